@@ -1,0 +1,303 @@
+//! Everything a run measures, per phase and per second, in constant memory however long the run.
+//!
+//! Load, telemetry and probes write through one cloneable [`Recorder`]; at the end [`Recorder::finish`] hands back a
+//! plain [`Record`] that the report serializes and the judge reads. Nothing here grows per request: requests land in
+//! histograms and fixed counters; only per-second rows and events grow, with time.
+
+mod events;
+mod hist;
+mod outcome;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+pub use events::{Event, EventKind};
+pub use hist::Hist;
+pub use outcome::Outcome;
+
+use crate::api::{Endpoint, ServiceState};
+
+/// Latency and outcomes of one endpoint in one phase (or one second).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndpointRecord {
+    /// Latency from the intended send time, µs: what a user waiting on a schedule sees (no coordinated omission).
+    pub latency: Hist,
+    /// Latency from the actual send, µs: what the service took once it was asked.
+    pub service: Hist,
+    /// Requests by outcome, indexed by [`Outcome::index`].
+    pub outcomes: [u64; Outcome::COUNT],
+}
+
+impl EndpointRecord {
+    pub fn count(&self) -> u64 {
+        self.outcomes.iter().sum()
+    }
+
+    pub fn errors(&self) -> u64 {
+        self.count() - self.outcomes[Outcome::Ok.index()]
+    }
+
+    pub fn add(&mut self, other: &EndpointRecord) {
+        self.latency.add(&other.latency);
+        self.service.add(&other.service);
+        for (a, b) in self.outcomes.iter_mut().zip(other.outcomes) {
+            *a += b;
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseRecord {
+    pub name: String,
+    /// Seconds since the run started; `None` for a phase the run never reached.
+    pub started: Option<f64>,
+    pub ended: Option<f64>,
+    /// Indexed by [`Endpoint::index`].
+    pub endpoints: Vec<EndpointRecord>,
+    /// Telemetry FPS samples, stored ×100 so the histogram keeps two decimals.
+    pub fps: Hist,
+    /// Open model: arrivals sent later than 1 ms after their intended time (the generator fell behind).
+    pub late: u64,
+    /// Open model: arrivals never sent because `max_in_flight` requests were outstanding.
+    pub dropped: u64,
+}
+
+/// One second of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecondRecord {
+    /// Seconds since the run started (this row covers `[t, t+1)`).
+    pub t: u32,
+    pub phase: usize,
+    /// Indexed by [`Endpoint::index`].
+    pub endpoints: Vec<EndpointRecord>,
+    pub fps_min: Option<f64>,
+    pub fps_mean: Option<f64>,
+    #[serde(skip)]
+    fps_sum_n: (f64, u32),
+    pub memory_mb: Option<f64>,
+    pub disk_pct: Option<f64>,
+    pub status: Option<StatusSample>,
+}
+
+/// What one `/status` probe saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusSample {
+    pub reachable: bool,
+    pub latency_ms: f64,
+    pub overall_ready: Option<bool>,
+    pub dap: Option<ServiceState>,
+    pub lsp: Option<ServiceState>,
+}
+
+/// The whole measured run, as plain data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub phases: Vec<PhaseRecord>,
+    pub seconds: Vec<SecondRecord>,
+    pub events: Vec<Event>,
+}
+
+struct State {
+    phases: Vec<PhaseRecord>,
+    seconds: Vec<SecondRecord>,
+    events: Vec<Event>,
+    first_errors: HashSet<(Endpoint, Outcome)>,
+}
+
+/// The run's shared, thread-safe recorder. Cheap to clone.
+#[derive(Clone)]
+pub struct Recorder {
+    start: Instant,
+    phase: Arc<AtomicUsize>,
+    state: Arc<Mutex<State>>,
+}
+
+fn endpoints() -> Vec<EndpointRecord> {
+    vec![EndpointRecord::default(); Endpoint::ALL.len()]
+}
+
+impl Recorder {
+    pub fn new(start: Instant, phase_names: &[String]) -> Self {
+        let phases = phase_names
+            .iter()
+            .map(|name| PhaseRecord {
+                name: name.clone(),
+                started: None,
+                ended: None,
+                endpoints: endpoints(),
+                fps: Hist::new(),
+                late: 0,
+                dropped: 0,
+            })
+            .collect();
+        let state = State { phases, seconds: Vec::new(), events: Vec::new(), first_errors: HashSet::new() };
+        Self { start, phase: Arc::new(AtomicUsize::new(0)), state: Arc::new(Mutex::new(state)) }
+    }
+
+    pub fn start(&self) -> Instant {
+        self.start
+    }
+
+    /// Seconds since the run started.
+    pub fn elapsed(&self, at: Instant) -> f64 {
+        at.saturating_duration_since(self.start).as_secs_f64()
+    }
+
+    /// The phase a request starting now belongs to: requests are attributed by their intended start, never by when
+    /// they finish, so a request stalled by a fault counts against the fault phase.
+    pub fn phase(&self) -> usize {
+        self.phase.load(Ordering::Relaxed)
+    }
+
+    pub fn enter_phase(&self, index: usize, at: Instant) {
+        let t = self.elapsed(at);
+        let mut s = self.state.lock();
+        let prev = self.phase.swap(index, Ordering::Relaxed);
+        if s.phases[prev].started.is_some() && s.phases[prev].ended.is_none() {
+            s.phases[prev].ended = Some(t);
+            let phase = s.phases[prev].name.clone();
+            s.events.push(Event { t, kind: EventKind::PhaseEnded { phase } });
+        }
+        s.phases[index].started = Some(t);
+        let phase = s.phases[index].name.clone();
+        s.events.push(Event { t, kind: EventKind::PhaseStarted { phase } });
+    }
+
+    /// Close the current phase (end of run or interruption).
+    pub fn end_phase(&self, at: Instant) {
+        let t = self.elapsed(at);
+        let mut s = self.state.lock();
+        let i = self.phase();
+        if s.phases[i].started.is_some() && s.phases[i].ended.is_none() {
+            s.phases[i].ended = Some(t);
+            let phase = s.phases[i].name.clone();
+            s.events.push(Event { t, kind: EventKind::PhaseEnded { phase } });
+        }
+    }
+
+    /// One request. `intended` is when the schedule wanted it sent, `sent` when it was, `done` when the whole
+    /// response (body included) was read or the request failed.
+    pub fn request(
+        &self,
+        phase: usize,
+        endpoint: Endpoint,
+        intended: Instant,
+        sent: Instant,
+        done: Instant,
+        outcome: Outcome,
+    ) {
+        let latency = done.saturating_duration_since(intended).as_micros() as u64;
+        let service = done.saturating_duration_since(sent).as_micros() as u64;
+        let t = self.elapsed(intended);
+        let mut s = self.state.lock();
+        let e = &mut s.phases[phase].endpoints[endpoint.index()];
+        e.latency.record(latency);
+        e.service.record(service);
+        e.outcomes[outcome.index()] += 1;
+        let sec = second(&mut s.seconds, t, phase);
+        let e = &mut sec.endpoints[endpoint.index()];
+        e.latency.record(latency);
+        e.service.record(service);
+        e.outcomes[outcome.index()] += 1;
+        if outcome.is_error() && s.first_errors.insert((endpoint, outcome)) {
+            s.events.push(Event {
+                t: self.elapsed(done),
+                kind: EventKind::FirstError { endpoint, outcome: outcome.label().into() },
+            });
+        }
+    }
+
+    pub fn late(&self, phase: usize) {
+        self.state.lock().phases[phase].late += 1;
+    }
+
+    pub fn dropped(&self, phase: usize, intended: Instant, endpoint: Endpoint) {
+        let _ = (intended, endpoint);
+        self.state.lock().phases[phase].dropped += 1;
+    }
+
+    /// One telemetry `fps` sample.
+    pub fn fps(&self, at: Instant, fps: f64, memory_mb: Option<f64>) {
+        let t = self.elapsed(at);
+        let phase = self.phase();
+        let mut s = self.state.lock();
+        s.phases[phase].fps.record((fps.max(0.0) * 100.0).round() as u64);
+        let sec = second(&mut s.seconds, t, phase);
+        sec.fps_min = Some(sec.fps_min.map_or(fps, |m| m.min(fps)));
+        sec.fps_sum_n.0 += fps;
+        sec.fps_sum_n.1 += 1;
+        sec.fps_mean = Some(sec.fps_sum_n.0 / f64::from(sec.fps_sum_n.1));
+        if memory_mb.is_some() && sec.memory_mb.is_none() {
+            sec.memory_mb = memory_mb;
+        }
+    }
+
+    /// Resident memory of the target as measured on the host (preferred over telemetry's figure).
+    pub fn memory(&self, at: Instant, mb: f64) {
+        let t = self.elapsed(at);
+        let phase = self.phase();
+        second(&mut self.state.lock().seconds, t, phase).memory_mb = Some(mb);
+    }
+
+    pub fn disk(&self, at: Instant, pct: f64) {
+        let t = self.elapsed(at);
+        let phase = self.phase();
+        second(&mut self.state.lock().seconds, t, phase).disk_pct = Some(pct);
+    }
+
+    pub fn status(&self, at: Instant, sample: StatusSample) {
+        let t = self.elapsed(at);
+        let phase = self.phase();
+        second(&mut self.state.lock().seconds, t, phase).status = Some(sample);
+    }
+
+    pub fn event(&self, at: Instant, kind: EventKind) {
+        let t = self.elapsed(at);
+        self.state.lock().events.push(Event { t, kind });
+    }
+
+    /// A snapshot of the last complete second, for live progress.
+    pub fn last_second(&self) -> Option<SecondRecord> {
+        let s = self.state.lock();
+        let n = s.seconds.len();
+        if n >= 2 { s.seconds.get(n - 2).cloned() } else { None }
+    }
+
+    pub fn finish(&self) -> Record {
+        let s = self.state.lock();
+        let mut events = s.events.clone();
+        events.sort_by(|a, b| a.t.total_cmp(&b.t));
+        Record { phases: s.phases.clone(), seconds: s.seconds.clone(), events }
+    }
+}
+
+/// The row for second `t`, created (with any missing rows before it) on first use.
+fn second(seconds: &mut Vec<SecondRecord>, t: f64, phase: usize) -> &mut SecondRecord {
+    let t = t.max(0.0) as u32;
+    let base = seconds.first().map_or(t, |s| s.t);
+    if t < base {
+        // A sample older than the first row: fold it into the first row rather than reorder history.
+        return &mut seconds[0];
+    }
+    let idx = (t - base) as usize;
+    while seconds.len() <= idx {
+        let t = base + seconds.len() as u32;
+        seconds.push(SecondRecord {
+            t,
+            phase,
+            endpoints: endpoints(),
+            fps_min: None,
+            fps_mean: None,
+            fps_sum_n: (0.0, 0),
+            memory_mb: None,
+            disk_pct: None,
+            status: None,
+        });
+    }
+    &mut seconds[idx]
+}
