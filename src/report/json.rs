@@ -1,0 +1,30 @@
+//! `report.json`: the canonical, versioned form every other renderer and `compare`/`merge` read back.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+
+use super::{Report, SCHEMA_VERSION};
+
+/// Write atomically (temp file + rename) so a reader or a crash never leaves half a report.
+pub fn write_json(report: &Report, path: &Path) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+    serde_json::to_writer_pretty(&mut tmp, report)?;
+    tmp.write_all(b"\n")?;
+    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+pub fn read_json(path: &Path) -> anyhow::Result<Report> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let version = v.get("schema_version").and_then(|v| v.as_u64());
+    anyhow::ensure!(
+        version == Some(u64::from(SCHEMA_VERSION)),
+        "{}: schema_version {version:?} is not the {SCHEMA_VERSION} this build reads; re-run with a matching spacetime-drill",
+        path.display()
+    );
+    serde_json::from_value(v).with_context(|| format!("{} is not a spacetime-drill report", path.display()))
+}

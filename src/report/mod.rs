@@ -1,0 +1,78 @@
+//! The report model: built once from a finished run, rendered by one function per format.
+//!
+//! `report.json` is the canonical form (versioned by [`SCHEMA_VERSION`], its schema committed as
+//! `reports/schema.json`); every other format is a function of a [`Report`], so a saved report can be re-rendered
+//! later and two renderers can never disagree about a number.
+
+mod json;
+mod summary;
+mod table;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use json::{read_json, write_json};
+pub use summary::{EndpointSummary, Percentiles, PhaseSummary, summarize};
+pub use table::render_table;
+
+use crate::record::Record;
+use crate::scenario::ScenarioFile;
+
+/// Bumped on any change a consumer of `report.json` could notice.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub scenario: ScenarioInfo,
+    pub target: TargetInfo,
+    /// Wall-clock start, UTC, RFC 3339.
+    pub started_at: String,
+    pub duration_s: f64,
+    pub status: RunStatus,
+    /// Readable per-phase figures, derived from `record`.
+    pub phases: Vec<PhaseSummary>,
+    /// Everything measured, with histograms serialized exactly so runs can be merged.
+    pub record: Record,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Tool {
+    pub fn current() -> Self {
+        Self { name: env!("CARGO_PKG_NAME").into(), version: env!("CARGO_PKG_VERSION").into() }
+    }
+}
+
+/// The scenario as run: the parsed file (which holds no secret values, only where a token comes from).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub path: PathBuf,
+    pub file: ScenarioFile,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetInfo {
+    pub url: String,
+    pub telemetry: Option<String>,
+    /// True when the run started the embedded simulator itself.
+    pub embedded: bool,
+    /// True when requests carried a Bearer token (never the token itself).
+    pub authenticated: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every phase ran to its end.
+    Completed,
+    /// Stopped early by Ctrl-C or SIGTERM; the phases reached are still reported.
+    Interrupted,
+}
