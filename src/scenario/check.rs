@@ -103,8 +103,8 @@ pub(super) fn check(file: &ScenarioFile) -> Result<Vec<Fault>, Vec<Issue>> {
     check_probe(&mut c, &root.key("probe"), file);
     check_allow(&mut c, &root.key("allow"), &file.allow);
     let fault_names: Vec<&str> = file.faults.iter().map(|f| f.name.as_str()).collect();
-    check_phases(&mut c, &root.key("phase"), file, &fault_names);
-    let faults = check_faults(&mut c, &root.key("fault"), file);
+    let resolved = check_phases(&mut c, &root.key("phase"), file, &fault_names);
+    let faults = check_faults(&mut c, &root.key("fault"), file, resolved);
     if let Some(expect) = &file.expect {
         super::expect::check(&mut c, &root.key("expect"), expect, !file.faults.is_empty());
     }
@@ -138,9 +138,9 @@ fn check_url(c: &mut Checker, at: &KeyPath, url: &str, schemes: &[&str], path_ok
     let host_ok = uri.host().is_some_and(|h| !h.is_empty());
     let path_fine = path_ok || (matches!(uri.path(), "" | "/") && uri.query().is_none());
     c.check(scheme_ok && host_ok && path_fine, at, || {
-        let wanted = schemes.join(" or ");
         let tail = if path_ok { "[/path]" } else { "" };
-        format!("\"{url}\" must be {wanted}://host[:port]{tail}, e.g. {example}")
+        let wanted: Vec<String> = schemes.iter().map(|s| format!("{s}://host[:port]{tail}")).collect();
+        format!("\"{url}\" must be {}, e.g. {example}", wanted.join(" or "))
     });
 }
 
@@ -199,7 +199,9 @@ fn check_allow(c: &mut Checker, at: &KeyPath, allow: &Allow) {
     }
 }
 
-fn check_phases(c: &mut Checker, at: &KeyPath, file: &ScenarioFile, fault_names: &[&str]) {
+/// Returns whether every fault a phase names exists (if not, "unused fault" would only repeat the same mistake).
+fn check_phases(c: &mut Checker, at: &KeyPath, file: &ScenarioFile, fault_names: &[&str]) -> bool {
+    let mut resolved = true;
     c.check(!file.phases.is_empty(), at, || {
         "no phase: add at least one [[phase]] with name = \"baseline\" and duration = \"30s\"".to_owned()
     });
@@ -241,6 +243,7 @@ fn check_phases(c: &mut Checker, at: &KeyPath, file: &ScenarioFile, fault_names:
         for (j, fault) in faults.iter().enumerate() {
             let at = at.key("faults").index(j);
             if !fault_names.contains(&fault.as_str()) {
+                resolved = false;
                 let dym = did_you_mean(fault, fault_names.iter().copied());
                 let known = if fault_names.is_empty() { "none".to_owned() } else { fault_names.join(", ") };
                 c.fail(&at, format!("no [[fault]] named \"{fault}\" (defined: {known}){dym}"));
@@ -249,9 +252,10 @@ fn check_phases(c: &mut Checker, at: &KeyPath, file: &ScenarioFile, fault_names:
             }
         }
     }
+    resolved
 }
 
-fn check_faults(c: &mut Checker, at: &KeyPath, file: &ScenarioFile) -> Vec<Fault> {
+fn check_faults(c: &mut Checker, at: &KeyPath, file: &ScenarioFile, report_unused: bool) -> Vec<Fault> {
     let cx = Context {
         allow: &file.allow,
         target: file.target.is_some(),
@@ -271,7 +275,7 @@ fn check_faults(c: &mut Checker, at: &KeyPath, file: &ScenarioFile) -> Vec<Fault
             c.positive_duration(&at.key("ttl"), ttl, "30s");
         }
         let window = longest_window(&file.phases, &entry.name);
-        c.check(!window.is_zero(), &at.key("name"), || {
+        c.check(!window.is_zero() || !report_unused, &at.key("name"), || {
             format!("fault \"{}\" is not held by any phase; add it to a [[phase]]'s faults or remove it", entry.name)
         });
         let mut kinds = entry.kinds();

@@ -154,7 +154,7 @@ impl<'a> Doc<'a> {
         } else if key.is_empty() {
             raw.to_owned()
         } else {
-            format!("{key} in {}: {raw}{}", table.table_name(), self.duration_hint(raw, &span))
+            format!("{key} in {}: {}{}", table.table_name(), plain_types(raw), self.duration_hint(raw, &span))
         };
         (span, message)
     }
@@ -182,8 +182,11 @@ fn entry<'t, 'a>(table: &'t DeTable<'a>, key: &str) -> Option<(Range<usize>, &'t
     table.iter().find(|(k, _)| k.get_ref() == key).map(|(k, v)| (k.span(), v.get_ref()))
 }
 
-/// Calls `f(path, key_span, value_span)` for every key and array element below `table`.
-fn walk_table(table: &DeTable, at: &KeyPath, f: &mut dyn FnMut(&KeyPath, Range<usize>, Range<usize>)) {
+/// Called with `(path, key span, value span)` for every key and array element (an element has no key span).
+type Visit<'f> = dyn FnMut(&KeyPath, Range<usize>, Range<usize>) + 'f;
+
+/// Calls `f` for every key and array element below `table`.
+fn walk_table(table: &DeTable, at: &KeyPath, f: &mut Visit) {
     for (k, v) in table {
         let path = at.key(k.get_ref());
         f(&path, k.span(), v.span());
@@ -191,7 +194,7 @@ fn walk_table(table: &DeTable, at: &KeyPath, f: &mut dyn FnMut(&KeyPath, Range<u
     }
 }
 
-fn walk_value(value: &Spanned<DeValue>, at: &KeyPath, f: &mut dyn FnMut(&KeyPath, Range<usize>, Range<usize>)) {
+fn walk_value(value: &Spanned<DeValue>, at: &KeyPath, f: &mut Visit) {
     match value.get_ref() {
         DeValue::Table(t) => walk_table(t, at, f),
         DeValue::Array(a) => {
@@ -203,6 +206,19 @@ fn walk_value(value: &Spanned<DeValue>, at: &KeyPath, f: &mut dyn FnMut(&KeyPath
         }
         _ => {}
     }
+}
+
+/// serde names Rust types ("expected u16"); a scenario's author thinks in TOML values.
+fn plain_types(message: &str) -> String {
+    let words = [
+        ("expected f64", "expected a number"),
+        ("expected u16", "expected a whole number 0-65535"),
+        ("expected u32", "expected a whole number ≥ 0"),
+        ("expected u64", "expected a whole number ≥ 0"),
+        ("expected usize", "expected a whole number ≥ 0"),
+        ("expected a sequence", "expected an array [...]"),
+    ];
+    words.iter().fold(message.to_owned(), |m, (rust, toml)| m.replace(rust, toml))
 }
 
 /// The `backquoted` words of a serde message: the offending name first, then the expected ones.

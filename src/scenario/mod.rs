@@ -83,3 +83,6 @@ impl Scenario {
         Ok(Scenario { name: file.name.clone().unwrap_or_else(stem), path: path.to_owned(), file, faults })
     }
 }
+
+#[cfg(test)]
+mod tests;
