@@ -108,7 +108,8 @@ impl<'a> Doc<'a> {
         (span, here)
     }
 
-    /// The key path of the key whose span is exactly `span`, else of the smallest value containing it.
+    /// The key path of the key whose span is exactly `span`, else of the smallest value containing it (the deepest
+    /// on a tie: an array of tables can share its span with its first table).
     fn path_at(&self, span: &Range<usize>) -> Option<KeyPath> {
         let mut best: Option<(usize, KeyPath)> = None;
         walk_table(&self.root, &KeyPath::default(), &mut |path, key, value| {
@@ -119,7 +120,7 @@ impl<'a> Doc<'a> {
             } else {
                 return;
             };
-            if best.as_ref().is_none_or(|(b, _)| size < *b) {
+            if best.as_ref().is_none_or(|(b, _)| size <= *b) {
                 best = Some((size, path.clone()));
             }
         });

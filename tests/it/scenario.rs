@@ -18,6 +18,7 @@ const BAD: &[(&str, &str, &str)] = &[
     ("bad_url_scheme", "3:1", "must be http://host[:port] or https://host[:port]"),
     ("disk_fill_outside_allow", "13:1", "outside the blast radius; add it (or a parent) to [allow] paths"),
     ("duplicate_phase", "7:1", "phase name \"baseline\" is used twice"),
+    ("missing_duration", "6:1", "missing field \"duration\" in [[phase]]; add duration = ..."),
     ("missing_phase", "1:1", "no [[phase]] table"),
     ("negative_rate", "5:10", "rate in [phase.load]: -50 is not allowed"),
     ("token_env_and_file", "5:1", "token_env and token_file are both set"),
