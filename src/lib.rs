@@ -28,6 +28,11 @@ use cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Sim(args) => sim::main(args).map(|()| ExitCode::SUCCESS),
-        Command::Run(_) | Command::Validate(_) | Command::Schema => anyhow::bail!("not built yet"),
+        Command::Validate(args) => Ok(scenario::validate_command(&args.files)),
+        Command::Schema => {
+            println!("{}", scenario::schema());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run(_) => anyhow::bail!("not built yet"),
     }
 }

@@ -11,6 +11,9 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::expect::Expect;
+use super::fault::FaultEntry;
+use super::thresholds::Thresholds;
 use crate::api::StateMapping;
 
 /// A whole scenario file.
@@ -38,6 +41,9 @@ pub struct ScenarioFile {
     /// Faults, held during the phases that name them.
     #[serde(default, rename = "fault")]
     pub faults: Vec<FaultEntry>,
+    /// The blast radius of destructive faults.
+    #[serde(default)]
+    pub allow: Allow,
     /// What the run must show (judged by the runbook verdict).
     #[serde(default)]
     pub expect: Option<Expect>,
@@ -228,50 +234,20 @@ impl Default for Probe {
     }
 }
 
-/// A fault: the timeline fields here, the kind-specific settings in exactly one kind table, e.g. `[fault.disk_fill]`.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+/// The blast radius: what destructive faults may touch besides the embedded simulator's own ports, paths and
+/// processes (always allowed: the run created them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct FaultEntry {
-    pub name: String,
-    /// Longest the fault may be held, whatever the timeline does.
-    #[serde(default, with = "humantime_serde")]
-    #[schemars(with = "Option<String>")]
-    pub ttl: Option<Duration>,
-    /// Placeholder until each kind gets its own table type.
+pub struct Allow {
+    /// Directories (absolute, not `/`) that `disk_fill`, `key_rotation` and `kill_process.pid_file` may act in.
     #[serde(default)]
-    #[schemars(skip)]
-    pub noop: Option<toml::Table>,
-}
-
-/// What the run must show.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Expect {
-    /// `healthy` or a runbook incident class, e.g. `high_error_rate`.
+    pub paths: Vec<PathBuf>,
+    /// TCP ports that `port_conflict` may hold and `kill_process` may find a process by.
     #[serde(default)]
-    pub incident: Option<String>,
-    /// The expected severity, `P0`..`P4`.
+    pub ports: Vec<u16>,
+    /// Exact process names `kill_process` may signal.
     #[serde(default)]
-    pub severity: Option<String>,
-    /// Nothing worse than this severity may be seen (a gate).
-    #[serde(default)]
-    pub worst: Option<String>,
-    #[serde(default, with = "humantime_serde")]
-    #[schemars(with = "Option<String>")]
-    pub detect_within: Option<Duration>,
-    #[serde(default, with = "humantime_serde")]
-    #[schemars(with = "Option<String>")]
-    pub recover_within: Option<Duration>,
-}
-
-/// Threshold overrides; parsed and checked now, judged by the runbook verdict.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Thresholds {
-    #[serde(default)]
-    pub error_rate_pct: Option<f64>,
-    #[serde(default)]
-    pub p95_ms: Option<f64>,
+    pub processes: Vec<String>,
 }
 
 mod defaults {

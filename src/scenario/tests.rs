@@ -1,0 +1,150 @@
+//! Checks on whole scenarios: the documented examples pass, every fault kind parses into its variant, and each
+//! semantic rule rejects what it should with a message that says how to fix it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+
+fn parse(text: &str) -> Result<Scenario, Vec<ScenarioError>> {
+    Scenario::parse(Path::new("t.toml"), text)
+}
+
+/// `text` plus one phase holding fault "f" (if any).
+fn with_phase(text: &str) -> String {
+    let faults = if text.contains("[[fault]]") { "faults = [\"f\"]\n" } else { "" };
+    format!("{text}\n[[phase]]\nname = \"p\"\nduration = \"10s\"\n{faults}")
+}
+
+#[test]
+fn readme_examples_are_valid_scenarios() {
+    let readme = include_str!("../../scenarios/README.md");
+    let blocks: Vec<&str> = readme.split("```toml\n").skip(1).map(|b| b.split("```").next().unwrap()).collect();
+    assert!(blocks.len() >= 8);
+    for (i, block) in blocks.iter().enumerate() {
+        if let Err(e) = parse(block) {
+            panic!("README example {i} is invalid: {e:?}\n{block}");
+        }
+    }
+}
+
+#[test]
+fn every_fault_kind_parses_into_its_variant_with_its_window_as_ttl() {
+    let tables = [
+        ("port_conflict", ""),
+        ("disk_fill", "percent = 90"),
+        ("kill_process", "sim = \"lsp\""),
+        ("service", "stop = \"systemctl stop x\"\nstart = \"systemctl start x\""),
+        ("network", "latency = \"300ms\"\njitter = \"50ms\""),
+        ("expired_token", "share = 0.3"),
+        ("key_rotation", ""),
+        ("scene", "scene = \"res://vr_main.tscn\"\naction = \"remove_dependency\"\ndependency = \"res://a.gd\""),
+        ("memory_leak", "bytes_per_request = 4096"),
+        ("frame_work", "ms = 12.5"),
+        ("cpu_hog", "threads = 2"),
+        ("connection_flood", "connections = 100"),
+        ("exec", "inject = \"true\"\nrollback = \"true\""),
+        ("noop", ""),
+    ];
+    assert_eq!(tables.map(|t| t.0).as_slice(), FaultKind::NAMES);
+    for (kind, body) in tables {
+        let text = format!(
+            "[sim]\nauth = true\n[[phase]]\nname = \"a\"\nduration = \"5s\"\nfaults = [\"f\"]\n\
+             [[phase]]\nname = \"b\"\nduration = \"7s\"\nfaults = [\"f\"]\n\
+             [[fault]]\nname = \"f\"\n[fault.{kind}]\n{body}\n"
+        );
+        let s = parse(&text).unwrap_or_else(|e| panic!("{kind}: {e:?}"));
+        assert_eq!(s.faults.len(), 1);
+        assert_eq!(s.faults[0].kind.name(), kind);
+        assert_eq!(s.faults[0].ttl, Duration::from_secs(12), "{kind}: two back-to-back phases = one 12 s window");
+    }
+}
+
+#[test]
+fn semantic_rules_reject_with_a_fix() {
+    let cases: &[(&str, &str)] = &[
+        ("phase = []", "add at least one [[phase]]"),
+        ("[load]\nrate = 0", "rate in [load]: 0 is not allowed"),
+        ("[load]\nmax_in_flight = 0", "max_in_flight in [load]: must be at least 1"),
+        ("[load]\nmix = { status = 0, scene_load = 0, debug_evaluate = 0, lsp_completion = 0 }", "every weight is 0"),
+        ("[load]\nscenes = [\"vr_main.tscn\"]", "write it as res://"),
+        ("[load]\nmodel = \"users\"\nusers = 0", "users in [load]: must be at least 1"),
+        ("[target]\nurl = \"http://h:1/api\"", "must be http://host[:port]"),
+        ("[target]\nurl = \"http://h:1\"\ntelemetry = \"http://h:2\"", "must be ws://host[:port][/path]"),
+        ("[expect]\nincident = \"healthy\"\nseverity = \"P2\"", "\"healthy\" has no severity"),
+        ("[expect]\nseverity = \"P2\"", "a severity needs the incident"),
+        ("[expect]\ndetect_within = \"5s\"", "there is no [[fault]]"),
+        ("[thresholds]\ndisk_p2_pct = 99", "disk_p1_pct (95) must be greater than disk_p2_pct (99)"),
+        ("[thresholds]\nerror_rate_pct = 150", "is not a percentage"),
+        ("[thresholds]\nwindow = \"0s\"", "window in [thresholds]: must be longer than 0"),
+        ("[allow]\npaths = [\"/\"]", "list absolute directories other than /"),
+        ("name = \"a b\"", "cannot name a report directory"),
+        ("[[fault]]\nname = \"f\"", "has no kind; add exactly one of: [fault.port_conflict]"),
+        ("[[fault]]\nname = \"f\"\nttl = \"0s\"\n[fault.noop]", "ttl in [[fault]]: must be longer than 0"),
+        ("[[fault]]\nname = \"f\"\n[fault.disk_fill]\npercent = 90\nfree_bytes = 1", "exactly one of percent"),
+        (
+            "[allow]\npaths = [\"/mnt\"]\n[[fault]]\nname = \"f\"\n[fault.disk_fill]\npath = \"/\"\npercent = 9",
+            "/ is never",
+        ),
+        ("[[fault]]\nname = \"f\"\n[fault.port_conflict]\nport = 8080", "add it to [allow] ports"),
+        ("[[fault]]\nname = \"f\"\n[fault.kill_process]\nname = \"godot\"", "add it to [allow] processes"),
+        ("[[fault]]\nname = \"f\"\n[fault.kill_process]\nsim = \"dap\"\nport = 1", "exactly one of sim"),
+        ("[[fault]]\nname = \"f\"\n[fault.kill_process]\nsim = \"dap\"\nsignal = \"STOP\"\nrestart = true", "CONT"),
+        (
+            "[allow]\nprocesses = [\"g\"]\n[[fault]]\nname = \"f\"\n[fault.kill_process]\nname = \"g\"\nrestart = true",
+            "restart needs restart_command",
+        ),
+        ("[[fault]]\nname = \"f\"\n[fault.network]\ndirection = \"upstream\"", "no toxic set"),
+        ("[[fault]]\nname = \"f\"\n[fault.network]\njitter = \"5ms\"", "set latency too"),
+        ("[[fault]]\nname = \"f\"\n[fault.network]\nreset = true\ntimeout = true", "keep one"),
+        ("[[fault]]\nname = \"f\"\n[fault.expired_token]\nshare = 0.5", "set [sim] auth = true"),
+        ("[sim]\nauth = true\n[[fault]]\nname = \"f\"\n[fault.expired_token]\nshare = 0", "use a fraction in (0, 1]"),
+        ("[[fault]]\nname = \"f\"\n[fault.key_rotation]", "set [sim] auth = true"),
+        (
+            "[[fault]]\nname = \"f\"\n[fault.scene]\nscene = \"res://a.tscn\"\naction = \"remove_dependency\"",
+            "needs dependency",
+        ),
+        (
+            "[[fault]]\nname = \"f\"\n[fault.scene]\nscene = \"res://a.tscn\"\naction = \"rename\"\ndependency = \"res://b\"",
+            "applies to remove_dependency only",
+        ),
+        (
+            "[[fault]]\nname = \"f\"\n[fault.exec]\ninject = \" \"\nrollback = \"true\"",
+            "inject in [fault.exec]: is empty",
+        ),
+        ("[[fault]]\nname = \"f\"\n[fault.frame_work]\nms = -1.0", "ms in [fault.frame_work]"),
+    ];
+    for (text, phrase) in cases {
+        let text = if text.starts_with("phase") { text.to_string() } else { with_phase(text) };
+        let errors = parse(&text).err().unwrap_or_else(|| panic!("accepted:\n{text}"));
+        let all: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert!(all.iter().any(|e| e.contains(phrase)), "want {phrase:?} for:\n{text}\ngot: {all:#?}");
+        assert!(errors.iter().all(|e| e.kind == ErrorKind::Check && e.at.is_some()), "{all:#?}");
+    }
+}
+
+#[test]
+fn users_and_open_model_settings_do_not_mix() {
+    let errors = parse("[load]\nmodel = \"users\"\n[[phase]]\nname = \"p\"\nduration = \"1s\"\nload = { rate = 5 }\n");
+    assert!(errors.unwrap_err()[0].message.contains("set users instead"));
+    let errors = parse("[[phase]]\nname = \"p\"\nduration = \"1s\"\nload = { users = 5 }\n");
+    assert!(errors.unwrap_err()[0].message.contains("set rate instead"));
+}
+
+#[test]
+fn thresholds_resolve_overrides_over_runbook_defaults() {
+    let s = parse(&with_phase("[thresholds]\np95_ms = 250\nwindow = \"10s\"")).unwrap();
+    let limits = s.file.thresholds.resolve();
+    assert_eq!(limits.p95_ms, 250.0);
+    assert_eq!(limits.window, Duration::from_secs(10));
+    assert_eq!(limits.error_rate_pct, 1.0, "not overridden: the runbook's 1 %");
+    assert_eq!(limits.disk_p1_pct, 95.0);
+}
+
+#[test]
+fn name_defaults_to_the_file_stem() {
+    let s = Scenario::parse(Path::new("scenarios/ci-gate.toml"), &with_phase("")).unwrap();
+    assert_eq!(s.name, "ci-gate");
+    let s = Scenario::parse(Path::new("x.toml"), &with_phase("name = \"gate\"")).unwrap();
+    assert_eq!(s.name, "gate");
+}

@@ -1,0 +1,113 @@
+//! `validate` and `schema` through the real binary: every malformed fixture gets exit 2 and an error at the right
+//! file:line:column naming the mistake; every shipped scenario validates; the schema describes (and accepts) them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_spacetime-drill");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Runs the binary from the crate root, so paths in messages are the relative ones passed.
+fn drill(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).current_dir(ROOT).output().expect("run spacetime-drill")
+}
+
+/// `(fixture, line:column, a phrase the message must contain)`, one mistake per fixture.
+const BAD: &[(&str, &str, &str)] = &[
+    ("bad_duration", "4:12", "unknown time unit \"parsecs\""),
+    ("bad_url_scheme", "3:1", "must be http://host[:port] or https://host[:port]"),
+    ("disk_fill_outside_allow", "13:1", "outside the blast radius; add it (or a parent) to [allow] paths"),
+    ("duplicate_phase", "7:1", "phase name \"baseline\" is used twice"),
+    ("missing_duration", "6:1", "missing field \"duration\" in [[phase]]; add duration = ..."),
+    ("missing_phase", "1:1", "no [[phase]] table"),
+    ("negative_rate", "5:10", "rate in [phase.load]: -50 is not allowed"),
+    ("token_env_and_file", "5:1", "token_env and token_file are both set"),
+    ("two_kinds", "12:8", "fault \"both\" has 2 kinds (exec, noop); keep exactly one"),
+    (
+        "typo_phase_key",
+        "4:1",
+        "unknown field \"durration\" in [[phase]], expected one of: name, duration, load, faults",
+    ),
+    ("unknown_fault", "5:11", "no [[fault]] named \"dsik\" (defined: disk); did you mean \"disk\"?"),
+    ("unknown_fault_kind", "9:8", "unknown field \"disk_full\" in [[fault]]"),
+    ("unknown_field", "3:1", "unknown field \"stauts\" in [load.mix]"),
+    ("unknown_incident", "7:12", "did you mean \"high_error_rate\"?"),
+    ("wrong_type", "3:8", "rate in [load]: invalid type: string \"fast\", expected a number"),
+];
+
+fn toml_files(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(Path::new(ROOT).join(dir))
+        .expect("read dir")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn each_bad_fixture_gets_exit_2_and_a_located_message() {
+    for (name, at, phrase) in BAD {
+        let file = format!("tests/fixtures/bad/{name}.toml");
+        let out = drill(&["validate", &file]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(first.starts_with(&format!("{file}:{at}: ")), "{file}: want {at}, got: {first}");
+        assert!(first.contains(phrase), "{file}: want {phrase:?} in: {first}");
+        assert_eq!(stderr.lines().count(), 1, "{file}: one mistake, one message: {stderr}");
+        assert!(out.stdout.is_empty(), "{file}: nothing on stdout");
+    }
+}
+
+#[test]
+fn every_bad_fixture_has_an_expectation() {
+    let names: Vec<String> = toml_files("tests/fixtures/bad")
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let listed: Vec<&str> = BAD.iter().map(|(n, _, _)| *n).collect();
+    assert_eq!(names, listed, "tests/fixtures/bad/*.toml and BAD must list the same fixtures, sorted");
+    assert!(names.len() >= 10);
+}
+
+#[test]
+fn every_shipped_scenario_validates() {
+    let files = toml_files("scenarios");
+    assert!(files.iter().any(|f| f.ends_with("ci-gate.toml")));
+    let args: Vec<&str> = std::iter::once("validate").chain(files.iter().map(|f| f.to_str().unwrap())).collect();
+    let out = drill(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    for f in &files {
+        assert!(stdout.contains(&format!("ok: {} (", f.display())), "{}: {stdout}", f.display());
+    }
+}
+
+#[test]
+fn validate_reports_good_and_bad_files_in_one_run() {
+    let out = drill(&["validate", "scenarios/ci-gate.toml", "tests/fixtures/bad/missing_phase.toml", "nope.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: scenarios/ci-gate.toml (2 phases, 0 faults)"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("tests/fixtures/bad/missing_phase.toml:1:1: "), "{stderr}");
+    assert!(stderr.contains("nope.toml: "), "a missing file is named too: {stderr}");
+}
+
+#[test]
+fn schema_is_json_describing_and_accepting_the_shipped_scenarios() {
+    let out = drill(&["schema"]);
+    assert_eq!(out.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("schema is JSON");
+    let props = &schema["properties"];
+    for key in ["phase", "load", "fault", "target", "allow", "thresholds", "expect"] {
+        assert!(props.get(key).is_some(), "schema lacks {key}");
+    }
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    for f in toml_files("scenarios") {
+        let doc: serde_json::Value = toml::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        assert!(validator.is_valid(&doc), "{} does not match the schema", f.display());
+    }
+    let typo: serde_json::Value = toml::from_str("[[phase]]\nname = \"a\"\ndurration = \"1s\"\n").unwrap();
+    assert!(!validator.is_valid(&typo), "the schema rejects unknown keys too");
+}
