@@ -60,7 +60,8 @@ pub enum EventKind {
         level: String,
         message: String,
     },
-    /// A host-side probe (memory, disk) started failing; logged once per failure spell, not per tick.
+    /// A probe started failing: memory or disk unmeasurable, or `/status` answering without a status body (e.g. 401).
+    /// Logged once per failure spell, not per tick.
     ProbeFailed {
         probe: String,
         error: String,

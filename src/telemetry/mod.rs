@@ -103,15 +103,18 @@ pub async fn watch(
         };
         let reason = match attempt {
             Ok(Ok((ws, _))) => {
-                backoff = opts.backoff_min;
                 w.summary.connections += 1;
                 if let Some(t0) = gap_start.take() {
                     w.close_gap(t0, true);
                 }
-                match w.session(ws, opts, &cancel).await {
-                    Some(reason) => reason,
-                    None => break,
+                let began = Instant::now();
+                let Some(reason) = w.session(ws, opts, &cancel).await else { break };
+                // Only a connection that held counts as recovery: a server that accepts and drops at once keeps
+                // the backoff growing instead of filling the event log with a gap pair every 100 ms.
+                if began.elapsed() >= opts.backoff_max {
+                    backoff = opts.backoff_min;
                 }
+                reason
             }
             Ok(Err(e)) => format!("connect failed: {e}"),
             Err(_) => format!("connect timed out after {:?}", opts.connect_timeout),
