@@ -16,9 +16,11 @@
 
 pub mod api;
 pub mod cli;
+pub mod probe;
 pub mod record;
 pub mod scenario;
 pub mod sim;
+pub mod telemetry;
 
 use std::process::ExitCode;
 

@@ -34,6 +34,10 @@ pub enum EventKind {
     TelemetryRestored {
         gap_s: f64,
     },
+    /// A telemetry connection whose first message was not the `connected` welcome (a broken or different server).
+    TelemetryWelcomeMissing {
+        first: String,
+    },
     /// `/status` stopped answering or answered again.
     StatusReachable {
         reachable: bool,
@@ -55,6 +59,12 @@ pub enum EventKind {
     Alert {
         level: String,
         message: String,
+    },
+    /// A probe started failing: memory or disk unmeasurable, or `/status` answering without a status body (e.g. 401).
+    /// Logged once per failure spell, not per tick.
+    ProbeFailed {
+        probe: String,
+        error: String,
     },
     /// The first request of a kind never seen before on an endpoint, so a timeline shows when errors began.
     FirstError {

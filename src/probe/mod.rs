@@ -1,0 +1,246 @@
+//! Read-only checks on a fixed cadence: `/status` (reachable, `overall_ready`, DAP/LSP state), the target's resident
+//! memory and the disk usage where it writes.
+//!
+//! Ticks sit on absolute deadlines (`interval`, first tick at once) with [`MissedTickBehavior::Skip`]: the three
+//! checks of a tick run concurrently and each is bounded by the plan's timeout, so a hung `/status` delays nothing
+//! else; if the timeout is longer than the interval the missed ticks are skipped rather than fired in a burst, so
+//! samples stay on the one-per-interval grid the per-second rows expect. Every value is recorded at its tick's
+//! start (the time the question was asked, as with requests), and only changes become events.
+
+mod command;
+mod host;
+mod status;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Serialize;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+pub use host::{disk_used_pct, pid_listening_on, resident_mb};
+
+use crate::api::StateMapping;
+use crate::record::{EventKind, Recorder};
+use status::{Changes, StatusClient};
+
+/// What to probe and how often.
+#[derive(Debug, Clone)]
+pub struct ProbePlan {
+    /// Full URL of the status route, e.g. `http://127.0.0.1:8080/status` (plain HTTP).
+    pub status_url: String,
+    pub token: Option<String>,
+    pub state_mapping: StateMapping,
+    /// Local target's PID. Without it and without `memory_command`, a target on a loopback URL is found by the
+    /// port it listens on (and found again if it is restarted).
+    pub pid: Option<u32>,
+    pub disk_path: Option<PathBuf>,
+    /// Remote target: a command printing resident memory in MB. Preferred over `pid` when both are given.
+    pub memory_command: Option<String>,
+    /// Remote target: a command printing disk usage in percent. Preferred over `disk_path` when both are given.
+    pub disk_command: Option<String>,
+    pub interval: Duration,
+    /// Bound on each check of a tick.
+    pub timeout: Duration,
+}
+
+impl ProbePlan {
+    /// `/status` only, every second, each check bounded to one second.
+    pub fn new(status_url: impl Into<String>) -> Self {
+        Self {
+            status_url: status_url.into(),
+            token: None,
+            state_mapping: StateMapping::default(),
+            pid: None,
+            disk_path: None,
+            memory_command: None,
+            disk_command: None,
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Counts for the report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ProbeSummary {
+    pub ticks: u64,
+    pub status_unreachable: u64,
+    pub memory_samples: u64,
+    pub disk_samples: u64,
+}
+
+/// Probe until `cancel`. Errs only on a plan that cannot work at all (a bad URL or token); a target that is down,
+/// slow or unmeasurable is recorded, never an error.
+pub async fn run_probes(plan: ProbePlan, rec: Recorder, cancel: CancellationToken) -> anyhow::Result<ProbeSummary> {
+    let uri: hyper::Uri = plan.status_url.parse().with_context(|| format!("bad status URL {}", plan.status_url))?;
+    anyhow::ensure!(uri.scheme_str() == Some("http"), "the status probe speaks plain http://, not {}", plan.status_url);
+    let client = StatusClient::new(uri.clone(), plan.token.as_deref(), plan.timeout)?;
+    let memory_source = match (&plan.memory_command, plan.pid) {
+        (Some(cmd), _) => Some(MemorySource::Command(cmd.clone())),
+        (None, Some(pid)) => Some(MemorySource::Pid(pid)),
+        (None, None) => loopback_port(&uri).map(|port| MemorySource::Port { port, pid: None }),
+    };
+    let disk_source = match (&plan.disk_command, &plan.disk_path) {
+        (Some(cmd), _) => Some(DiskSource::Command(cmd.clone())),
+        (None, Some(path)) => Some(DiskSource::Path(path.clone())),
+        (None, None) => None,
+    };
+    let mut memory = memory_source.map(|s| Watched::new("memory", s));
+    let mut disk = disk_source.map(|s| Watched::new("disk", s));
+    let mut changes = Changes::default();
+    let mut summary = ProbeSummary::default();
+    let mut ticker = tokio::time::interval(plan.interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            _ = ticker.tick() => {}
+        }
+        let at = Instant::now();
+        let work = async {
+            let mem = async {
+                match memory.as_mut() {
+                    Some(m) => Some(m.measure(&rec, at, plan.timeout).await),
+                    None => None,
+                }
+            };
+            let dsk = async {
+                match disk.as_mut() {
+                    Some(d) => Some(d.measure(&rec, at, plan.timeout).await),
+                    None => None,
+                }
+            };
+            tokio::join!(client.probe(plan.state_mapping), mem, dsk)
+        };
+        let (reading, mem, dsk) = tokio::select! {
+            () = cancel.cancelled() => break,
+            r = work => r,
+        };
+        summary.ticks += 1;
+        summary.status_unreachable += u64::from(!reading.sample.reachable);
+        for kind in changes.observe(&reading) {
+            rec.event(at, kind);
+        }
+        rec.status(at, reading.sample);
+        if let Some(Some(mb)) = mem {
+            summary.memory_samples += 1;
+            rec.memory(at, mb);
+        }
+        if let Some(Some(pct)) = dsk {
+            summary.disk_samples += 1;
+            rec.disk(at, pct);
+        }
+    }
+    Ok(summary)
+}
+
+/// The port of a URL whose host is this machine, where the listener's process can be found in `/proc`.
+fn loopback_port(uri: &hyper::Uri) -> Option<u16> {
+    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
+    let local = host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    local.then(|| uri.port_u16().unwrap_or(80))
+}
+
+enum MemorySource {
+    Command(String),
+    Pid(u32),
+    /// Whoever listens on the port; the PID is cached and looked up again when it stops answering.
+    Port {
+        port: u16,
+        pid: Option<u32>,
+    },
+}
+
+enum DiskSource {
+    Command(String),
+    Path(PathBuf),
+}
+
+trait Measure {
+    async fn read(&mut self, timeout: Duration) -> Result<f64, String>;
+}
+
+impl Measure for MemorySource {
+    async fn read(&mut self, timeout: Duration) -> Result<f64, String> {
+        match self {
+            Self::Command(cmd) => command::number(cmd, timeout).await,
+            Self::Pid(pid) => resident_mb(*pid).map_err(|e| format!("process {pid}: {e}")),
+            Self::Port { port, pid } => {
+                if let Some(mb) = pid.and_then(|p| resident_mb(p).ok()) {
+                    return Ok(mb);
+                }
+                // The cached process is gone (or there was none yet): the target may have been restarted.
+                let port = *port;
+                let found = tokio::task::spawn_blocking(move || pid_listening_on(port))
+                    .await
+                    .map_err(|e| format!("looking up port {port}: {e}"))?
+                    .map_err(|e| format!("looking up port {port}: {e}"))?;
+                *pid = found;
+                let p = found.ok_or_else(|| format!("no process we may inspect listens on port {port}"))?;
+                resident_mb(p).map_err(|e| format!("process {p} on port {port}: {e}"))
+            }
+        }
+    }
+}
+
+impl Measure for DiskSource {
+    async fn read(&mut self, timeout: Duration) -> Result<f64, String> {
+        match self {
+            Self::Command(cmd) => command::number(cmd, timeout).await,
+            Self::Path(path) => disk_used_pct(path).map_err(|e| format!("{}: {e}", path.display())),
+        }
+    }
+}
+
+/// A measurement plus whether it is currently failing, so a broken probe is one event per failure spell, not one
+/// per tick.
+struct Watched<S> {
+    name: &'static str,
+    source: S,
+    failing: bool,
+}
+
+impl<S: Measure> Watched<S> {
+    fn new(name: &'static str, source: S) -> Self {
+        Self { name, source, failing: false }
+    }
+
+    async fn measure(&mut self, rec: &Recorder, at: Instant, timeout: Duration) -> Option<f64> {
+        let r = match tokio::time::timeout(timeout, self.source.read(timeout)).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("no answer within {timeout:?}")),
+        };
+        match r {
+            Ok(v) => {
+                self.failing = false;
+                Some(v)
+            }
+            Err(error) => {
+                if !std::mem::replace(&mut self.failing, true) {
+                    tracing::warn!(probe = self.name, %error, "probe failing");
+                    rec.event(at, EventKind::ProbeFailed { probe: self.name.into(), error });
+                }
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_urls_are_local() {
+        let port = |u: &str| loopback_port(&u.parse().unwrap());
+        assert_eq!(port("http://127.0.0.1:8080/status"), Some(8080));
+        assert_eq!(port("http://127.3.4.5:81/status"), Some(81));
+        assert_eq!(port("http://localhost/status"), Some(80));
+        assert_eq!(port("http://[::1]:9000/status"), Some(9000));
+        assert_eq!(port("http://10.0.0.5:8080/status"), None);
+        assert_eq!(port("http://staging.example:8080/status"), None);
+    }
+}
