@@ -17,8 +17,11 @@
 pub mod api;
 pub mod cli;
 pub mod probe;
+pub mod progress;
 pub mod record;
+pub mod report;
 pub mod scenario;
+pub mod secret;
 pub mod sim;
 pub mod telemetry;
 

@@ -18,6 +18,7 @@ use crate::cli::RunArgs;
 use crate::load::LoadPlan;
 use crate::probe::ProbePlan;
 use crate::progress::Progress;
+use crate::telemetry::WatchOptions;
 use crate::record::{EventKind, Recorder};
 use crate::report::{self, Report, RunStatus, ScenarioInfo, TargetInfo, Tool};
 use crate::scenario::Scenario;
@@ -86,13 +87,18 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
     if let Some(url) = target.telemetry.clone() {
         let (rec, cancel) = (rec.clone(), stop_watching.clone());
         watchers.spawn(async move {
-            if let Err(e) = crate::telemetry::watch(url, rec, cancel).await {
+            if let Err(e) = crate::telemetry::watch(&url, &WatchOptions::default(), rec, cancel).await {
                 tracing::warn!("telemetry watcher ended: {e:#}");
             }
         });
     }
-    let probes = ProbePlan::for_target(&target, &file.probe);
-    watchers.spawn(crate::probe::run_probes(probes, rec.clone(), stop_watching.clone()));
+    let probes = probe_plan(&target, &file.probe);
+    let (prec, pcancel) = (rec.clone(), stop_watching.clone());
+    watchers.spawn(async move {
+        if let Err(e) = crate::probe::run_probes(probes, prec, pcancel).await {
+            tracing::warn!("probes ended: {e:#}");
+        }
+    });
 
     let stop_load = interrupt.child_token();
     let plan = LoadPlan::from_scenario(file, &target.http, target.token.clone(), start);
@@ -136,6 +142,18 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
         phases: report::summarize(&record),
         record,
     })
+}
+
+fn probe_plan(target: &Target, probe: &crate::scenario::Probe) -> ProbePlan {
+    let mut plan = ProbePlan::new(format!("{}/status", target.http));
+    plan.token = target.token.clone();
+    plan.state_mapping = target.state_mapping;
+    plan.pid = target.pid;
+    plan.disk_path = target.disk_path.clone();
+    plan.memory_command = probe.memory_command.clone();
+    plan.disk_command = probe.disk_command.clone();
+    plan.interval = probe.interval;
+    plan
 }
 
 /// Walk the phases on absolute deadlines (no drift however long the run).

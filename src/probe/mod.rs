@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 pub use host::{disk_used_pct, pid_listening_on, resident_mb};
 
 use crate::api::StateMapping;
+use crate::secret::Secret;
 use crate::record::{EventKind, Recorder};
 use status::{Changes, StatusClient};
 
@@ -31,7 +32,7 @@ use status::{Changes, StatusClient};
 pub struct ProbePlan {
     /// Full URL of the status route, e.g. `http://127.0.0.1:8080/status` (plain HTTP).
     pub status_url: String,
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     pub state_mapping: StateMapping,
     /// Local target's PID. Without it and without `memory_command`, a target on a loopback URL is found by the
     /// port it listens on (and found again if it is restarted).
@@ -77,7 +78,7 @@ pub struct ProbeSummary {
 pub async fn run_probes(plan: ProbePlan, rec: Recorder, cancel: CancellationToken) -> anyhow::Result<ProbeSummary> {
     let uri: hyper::Uri = plan.status_url.parse().with_context(|| format!("bad status URL {}", plan.status_url))?;
     anyhow::ensure!(uri.scheme_str() == Some("http"), "the status probe speaks plain http://, not {}", plan.status_url);
-    let client = StatusClient::new(uri.clone(), plan.token.as_deref(), plan.timeout)?;
+    let client = StatusClient::new(uri.clone(), plan.token.as_ref().map(Secret::expose), plan.timeout)?;
     let memory_source = match (&plan.memory_command, plan.pid) {
         (Some(cmd), _) => Some(MemorySource::Command(cmd.clone())),
         (None, Some(pid)) => Some(MemorySource::Pid(pid)),

@@ -84,7 +84,7 @@ async fn status_changes_become_events_and_the_target_is_found_by_its_port() {
     let disk = tempfile::tempdir().unwrap();
     // No pid: the target is on a loopback URL, so the probe finds whoever listens there (this test process).
     let plan = ProbePlan {
-        token: Some("secret".into()),
+        token: Some(spacetime_drill::secret::Secret::new("secret")),
         disk_path: Some(disk.path().to_owned()),
         ..fast_plan(format!("http://127.0.0.1:{}/status", server.port))
     };
