@@ -19,6 +19,9 @@ use super::{Engine, knobs::Knobs};
 pub const TARGET_FPS: f64 = 90.0;
 /// How often FPS is computed and published (the telemetry `fps` cadence).
 const STATS_WINDOW: Duration = Duration::from_millis(500);
+/// How far behind schedule the loop may fall and still catch up: absorbs scheduling hiccups on a busy host without
+/// hiding frames that are slow themselves.
+const MAX_CATCH_UP_FRAMES: u32 = 4;
 
 /// One queued request and where its reply goes.
 pub struct Job {
@@ -59,10 +62,11 @@ fn run(engine: &mut Engine, mut rx: mpsc::UnboundedReceiver<Job>) {
         let now = Instant::now();
         if next > now {
             std::thread::sleep(next - now);
-        } else {
-            // Overran: start the next frame now rather than bursting frames to catch up (Godot drops them too).
+        } else if now - next > period * MAX_CATCH_UP_FRAMES {
+            // Far behind (slow frames): start from now rather than bursting frames, so slow frames show as low FPS.
             next = now;
         }
+        // Slightly behind (the OS ran another thread): the next frames start at once and the rate catches up.
     }
 }
 

@@ -81,12 +81,22 @@ impl Hub {
         }
     }
 
+    /// The `fps` event's data, once the main loop has measured a window.
     fn sample(&self) -> Option<Value> {
         let s = (*self.stats.lock())?;
-        let mb = resident_bytes().map_or(0.0, |b| b as f64 / (1024.0 * 1024.0));
         Some(json!({"fps": s.fps, "frame_time_ms": s.frame_time_ms, "physics_time_ms": s.physics_time_ms,
-                    "memory_usage_mb": mb}))
+                    "memory_usage_mb": memory_mb()}))
     }
+
+    fn snapshot(&self) -> Value {
+        let mut data = self.sample().unwrap_or_else(|| json!({"memory_usage_mb": memory_mb()}));
+        data["scene"] = json!(*self.scene.lock());
+        data
+    }
+}
+
+fn memory_mb() -> f64 {
+    resident_bytes().map_or(0.0, |b| b as f64 / (1024.0 * 1024.0))
 }
 
 /// Accept telemetry clients until the listener fails.
@@ -171,9 +181,7 @@ fn command(hub: &Hub, text: &str) -> (String, Option<Duration>) {
     match msg["command"].as_str() {
         Some("ping") => (json!({"type": "pong", "timestamp": now_secs()}).to_string(), None),
         Some("get_snapshot") => {
-            let mut data = hub.sample().unwrap_or_else(|| json!({}));
-            data["scene"] = json!(*hub.scene.lock());
-            (json!({"type": "snapshot", "data": data, "timestamp": now_secs()}).to_string(), None)
+            (json!({"type": "snapshot", "data": hub.snapshot(), "timestamp": now_secs()}).to_string(), None)
         }
         Some("set_update_interval") => match msg["interval"].as_f64() {
             Some(s) if (0.05..=60.0).contains(&s) => {
