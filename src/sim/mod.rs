@@ -35,7 +35,9 @@
 //! - The data directory defaults to a new temporary directory removed at exit; the default project is generated
 //!   in `<data dir>/project`. Every scene load appends a line to `<data dir>/logs/spacetime.log` (it grows with
 //!   load, as a real engine log does) and replaces `<data dir>/import_cache/<scene>.scn`.
-//! - `last_activity` is seconds since the bridge started (engine ticks), as the real deployment report shows.
+//! - FPS: the loop catches up after a stall of up to 4 frames (a busy host), and starts afresh after a longer
+//!   one, so slow frames show as low FPS and scheduling hiccups do not.
+//! - The secret file is re-read every frame; whitespace around the secret is ignored.
 
 mod auth;
 mod bridge;

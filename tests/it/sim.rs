@@ -2,5 +2,6 @@
 //! ("It must fail for real", items 2-8) and the runbook's own checks.
 
 mod faults;
+mod process;
 mod routes;
 mod runbook;
