@@ -1,2 +1,4 @@
 mod scenario;
+mod sim;
+mod support;
 mod watch;

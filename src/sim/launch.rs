@@ -1,0 +1,140 @@
+//! Start a simulator as a child process and find its ports: for tests, and for `run`'s embedded target.
+//!
+//! The simulator runs in its own process group, so dropping a [`SimProcess`] kills the bridge and its DAP/LSP
+//! children together, whatever state they are in. Its stderr goes to a file ([`SimProcess::stderr`]) so start-up
+//! messages (e.g. a port fallback) can be read back.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The `--ports-file` JSON: `{"http":..,"telemetry":..,"dap":..,"lsp":..,"pids":{"bridge":..,"dap":..,"lsp":..}}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ports {
+    pub http: u16,
+    pub telemetry: u16,
+    pub dap: u16,
+    pub lsp: u16,
+    pub pids: Pids,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pids {
+    pub bridge: u32,
+    pub dap: u32,
+    pub lsp: u32,
+}
+
+/// How to start a simulator: where its files go and any extra `sim` flags.
+#[derive(Debug, Clone, Default)]
+pub struct SimOptions {
+    /// Default: a temporary directory owned by the [`SimProcess`].
+    pub data_dir: Option<PathBuf>,
+    /// Default: the project the simulator generates in `<data dir>/project`.
+    pub project_dir: Option<PathBuf>,
+    /// HTTP port; default 0 (any free port).
+    pub http_port: Option<u16>,
+    /// More `sim` flags, e.g. `--jwt-secret-file F` or `--frame-work-ms 20`.
+    pub extra_args: Vec<String>,
+}
+
+pub struct SimProcess {
+    pub ports: Ports,
+    pub data_dir: PathBuf,
+    pub project_dir: PathBuf,
+    child: Child,
+    exe: PathBuf,
+    opts: SimOptions,
+    /// Holds the ports file, the stderr file, and the data dir when none was given.
+    scratch: tempfile::TempDir,
+}
+
+impl SimProcess {
+    pub fn spawn(exe: &Path, opts: &SimOptions) -> anyhow::Result<SimProcess> {
+        let scratch = tempfile::Builder::new().prefix("spacetime-sim-launch-").tempdir()?;
+        let data_dir = opts.data_dir.clone().unwrap_or_else(|| scratch.path().join("data"));
+        let project_dir = opts.project_dir.clone().unwrap_or_else(|| data_dir.join("project"));
+        let (child, ports) = start(exe, opts, &data_dir, scratch.path(), opts.http_port.unwrap_or(0))?;
+        Ok(SimProcess { ports, data_dir, project_dir, child, exe: exe.to_path_buf(), opts: opts.clone(), scratch })
+    }
+
+    pub fn http_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.http)
+    }
+
+    pub fn telemetry_url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.ports.telemetry)
+    }
+
+    /// What the simulator wrote on stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.scratch.path().join("stderr")).unwrap_or_default()
+    }
+
+    /// Kill the whole simulator and start it again on the same HTTP port (it falls back if that port is taken
+    /// now); DAP, LSP and telemetry get fresh free ports.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill();
+        let (child, ports) = start(&self.exe, &self.opts, &self.data_dir, self.scratch.path(), self.ports.http)?;
+        self.child = child;
+        self.ports = ports;
+        Ok(())
+    }
+
+    fn kill(&mut self) {
+        // The group may already be gone; then there is nothing to do.
+        let _ = killpg(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn start(exe: &Path, opts: &SimOptions, data_dir: &Path, scratch: &Path, http: u16) -> anyhow::Result<(Child, Ports)> {
+    let ports_file = scratch.join("ports.json");
+    let _ = std::fs::remove_file(&ports_file);
+    let stderr = std::fs::File::create(scratch.join("stderr"))?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("sim")
+        .args(["--http-port", &http.to_string(), "--telemetry-port", "0", "--dap-port", "0", "--lsp-port", "0"])
+        .arg("--ports-file")
+        .arg(&ports_file)
+        .arg("--data-dir")
+        .arg(data_dir);
+    if let Some(p) = &opts.project_dir {
+        cmd.arg("--project-dir").arg(p);
+    }
+    cmd.args(&opts.extra_args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr).process_group(0);
+    let mut child = cmd.spawn().with_context(|| format!("cannot start {}", exe.display()))?;
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Some(ports) = std::fs::read(&ports_file).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+            return Ok((child, ports));
+        }
+        let failed = match child.try_wait() {
+            Ok(Some(status)) => Some(format!("exited with {status}")),
+            Ok(None) if Instant::now() > deadline => Some("did not write its ports file within 30 s".into()),
+            Ok(None) => None,
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(why) = failed {
+            let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+            let _ = child.wait();
+            let err = std::fs::read_to_string(scratch.join("stderr")).unwrap_or_default();
+            anyhow::bail!("the simulator {why}; its stderr:\n{err}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
