@@ -177,6 +177,35 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
+    async fn serves_eight_clients_and_closes_a_ninth() {
+        let (addr, server) = start().await;
+        let mut clients = Vec::new();
+        for seq in 1..=MAX_CLIENTS as i64 {
+            let mut c = client(addr).await;
+            assert_eq!(evaluate(&mut c, seq, "player.health").await["success"], true);
+            clients.push(c);
+        }
+        let mut ninth = client(addr).await;
+        let end = tokio::time::timeout(std::time::Duration::from_secs(5), ninth.next()).await.unwrap();
+        assert!(end.is_none(), "the ninth client is closed without an answer");
+        drop(clients.pop());
+        // A freed slot is usable again (the server reaps the closed connection first: retry within a deadline).
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let mut c = client(addr).await;
+            let threads = to_body(&json!({"seq": 1, "type": "request", "command": "threads"})).unwrap();
+            // Sending may fail outright when the server already closed this attempt.
+            if c.send(threads).await.is_ok()
+                && let Ok(Some(Ok(_))) = tokio::time::timeout(std::time::Duration::from_secs(1), c.next()).await
+            {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "a slot never freed up");
+        }
+        server.abort();
+    }
+
+    #[tokio::test]
     async fn disconnect_answers_then_closes_while_other_clients_go_on() {
         let (addr, server) = start().await;
         let (mut a, mut b) = (client(addr).await, client(addr).await);

@@ -35,10 +35,12 @@ pub(crate) enum FrameError {
     Io(#[from] std::io::Error),
 }
 
-/// Decodes and encodes `Content-Length` frames; the state remembers a parsed header while the body is still arriving.
+/// Decodes and encodes `Content-Length` frames. The state remembers a parsed header while the body is still
+/// arriving, and how far an incomplete header was already searched, so a slow sender costs linear work.
 #[derive(Debug, Default)]
 pub(crate) struct ContentLengthCodec {
     body_len: Option<usize>,
+    header_scanned: usize,
 }
 
 impl Decoder for ContentLengthCodec {
@@ -49,12 +51,15 @@ impl Decoder for ContentLengthCodec {
         let len = match self.body_len {
             Some(len) => len,
             None => {
-                let Some(end) = src.windows(4).position(|w| w == b"\r\n\r\n") else {
+                let from = self.header_scanned.saturating_sub(3);
+                let Some(end) = src[from..].windows(4).position(|w| w == b"\r\n\r\n").map(|i| from + i) else {
                     if src.len() > MAX_HEADER {
                         return Err(FrameError::BadHeader("no blank line after the headers".into()));
                     }
+                    self.header_scanned = src.len();
                     return Ok(None);
                 };
+                self.header_scanned = 0;
                 let len = parse_headers(&src[..end])?;
                 src.advance(end + 4);
                 self.body_len = Some(len);
