@@ -107,7 +107,8 @@ mod tests {
 
     #[test]
     fn each_check_fails_just_past_its_threshold() {
-        let cases: [(&str, fn(u32) -> crate::judge::Second, fn(u32) -> crate::judge::Second); 8] = [
+        type Gen = fn(u32) -> crate::judge::Second;
+        let cases: [(&str, Gen, Gen); 8] = [
             ("service_responds", healthy, |t| if t == 2 { dead(t) } else { healthy(t) }),
             (
                 "error_rate_pct",

@@ -181,3 +181,99 @@ fn recover(verdict: &Verdict, within: Duration) -> CheckResult {
     };
     CheckResult::new("recover_within", passed, measured, wanted)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{Endpoint, ServiceState};
+    use crate::judge::testkit::{SecondExt, healthy, timeline};
+    use crate::judge::{Profile, Run, judge};
+    use crate::record::Outcome;
+
+    fn expect(incident: &str, severity: Option<&str>) -> Expect {
+        Expect { incident: Some(incident.into()), severity: severity.map(Into::into), ..Expect::default() }
+    }
+
+    fn results(e: &Expect, run: &Run) -> Vec<(String, bool)> {
+        let e = Expectation::try_from(e).unwrap();
+        check(&e, &judge(run, &Profile::default())).into_iter().map(|r| (r.name, r.passed)).collect()
+    }
+
+    /// baseline, a killed DAP held 10-20 (`noop` = nothing happens), recovery from 20 with the DAP back at 23.
+    fn dap_drill(noop: bool) -> Run {
+        let killed = move |t| {
+            if noop {
+                healthy(t)
+            } else {
+                healthy(t).fail(Endpoint::DebugEvaluate, Outcome::Unavailable, 22).dap(ServiceState::Disconnected)
+            }
+        };
+        let back = move |t| if t < 23 && !noop { healthy(t).dap(ServiceState::Connecting) } else { healthy(t) };
+        timeline()
+            .phase("baseline", 10, healthy)
+            .phase("fault", 10, killed)
+            .phase("recovery", 15, back)
+            .fault("dap", 10.0, Some(20.0))
+            .build()
+    }
+
+    fn timed(incident: &str, severity: &str, detect: u64, recover: u64) -> Expect {
+        Expect {
+            detect_within: Some(Duration::from_secs(detect)),
+            recover_within: Some(Duration::from_secs(recover)),
+            ..expect(incident, Some(severity))
+        }
+    }
+
+    #[test]
+    fn a_drill_that_saw_exactly_its_incident_passes() {
+        let got = results(&timed("high_error_rate", "P1", 6, 10), &dap_drill(false));
+        let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["incident", "severity", "detect_within", "recover_within"]);
+        assert!(got.iter().all(|(_, ok)| *ok), "{got:?}");
+    }
+
+    #[test]
+    fn each_expectation_can_break() {
+        let run = dap_drill(false);
+        let broken =
+            |e: Expect| results(&e, &run).into_iter().filter(|(_, ok)| !ok).map(|(n, _)| n).collect::<Vec<_>>();
+        assert_eq!(broken(expect("slow_responses", None)), ["incident"]);
+        assert_eq!(broken(expect("high_error_rate", Some("P2"))), ["severity"]);
+        assert_eq!(broken(timed("high_error_rate", "P1", 1, 10)), ["detect_within"]);
+        assert_eq!(broken(timed("high_error_rate", "P1", 6, 2)), ["recover_within"]);
+        assert_eq!(broken(Expect { worst: Some("P2".into()), ..Expect::default() }), ["worst"]);
+        assert_eq!(broken(Expect { incident: Some("healthy".into()), ..Expect::default() }), ["healthy"]);
+    }
+
+    #[test]
+    fn a_drill_whose_fault_did_nothing_fails() {
+        let e = Expectation::try_from(&timed("high_error_rate", "P1", 6, 10)).unwrap();
+        let got = check(&e, &judge(&dap_drill(true), &Profile::default()));
+        let failed: Vec<(&str, &str)> =
+            got.iter().filter(|r| !r.passed).map(|r| (r.name.as_str(), r.measured.as_str())).collect();
+        assert_eq!(failed, [("incident", "none"), ("severity", "none"), ("detect_within", "not detected after dap")]);
+    }
+
+    #[test]
+    fn a_healthy_gate_passes_and_tolerates_what_worst_allows() {
+        let clean = timeline().phase("steady", 20, healthy).build();
+        let gate = Expect { incident: Some("healthy".into()), worst: Some("P3".into()), ..Expect::default() };
+        assert_eq!(results(&gate, &clean), [("healthy".into(), true), ("worst".into(), true)]);
+        let warm = timeline().phase("steady", 20, |t| healthy(t).disk(82.0)).build();
+        assert_eq!(results(&gate, &warm), [("healthy".into(), false), ("worst".into(), true)]);
+        let nothing_worse = Expect { worst: Some("P3".into()), ..Expect::default() };
+        assert_eq!(results(&nothing_worse, &warm), [("worst".into(), true)]);
+    }
+
+    #[test]
+    fn bad_expectations_are_errors_before_any_run() {
+        let err = |e: Expect| Expectation::try_from(&e).unwrap_err().to_string();
+        assert!(err(expect("hihg_error_rate", None)).contains("unknown incident \"hihg_error_rate\""));
+        assert!(err(expect("auth_failures", Some("P7"))).starts_with("expect.severity: unknown severity"));
+        assert!(err(Expect { worst: Some("bad".into()), ..Expect::default() }).starts_with("expect.worst"));
+        assert_eq!(err(expect("healthy", Some("P1"))), ExpectError::SeverityWithoutIncident.to_string());
+        let ok = Expectation::try_from(&expect("healthy", None)).unwrap();
+        assert_eq!(ok.incident, Some(Expected::Healthy));
+    }
+}

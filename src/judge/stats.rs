@@ -69,7 +69,6 @@ impl ProbeAgg {
 /// One span's aggregate.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
-    pub seconds: u32,
     /// Seconds in which the API was down (Incident 1); their requests are not in `endpoints` or `latency`.
     pub down_seconds: u32,
     /// Requests of the seconds that were not down, indexed by [`Endpoint::index`].
@@ -93,7 +92,6 @@ impl Stats {
     pub fn of<'a>(seconds: impl IntoIterator<Item = (&'a Second, bool)>) -> Self {
         let mut s = Stats::default();
         for (sec, is_down) in seconds {
-            s.seconds += 1;
             for e in &sec.endpoints {
                 s.timeouts += e.outcomes[Outcome::Timeout.index()];
             }

@@ -107,8 +107,8 @@ pub fn windows(run: &Run, down: &[bool], p: &Profile) -> Vec<WindowVerdict> {
         raw.push(findings);
         out.push(WindowVerdict { start_s, end_s, phase, incidents: Vec::new(), healthy });
     }
-    for i in 0..out.len() {
-        out[i].incidents = held(&raw, i, p);
+    for (i, w) in out.iter_mut().enumerate() {
+        w.incidents = held(&raw, i, p);
     }
     out
 }

@@ -63,7 +63,7 @@ fn kinds(outcomes: &[u64; Outcome::COUNT], keep: impl Fn(Outcome) -> bool) -> St
         .filter(|&o| keep(o) && outcomes[o.index()] > 0)
         .map(|o| (o, outcomes[o.index()]))
         .collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1));
+    v.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
     v.iter().map(|(o, n)| format!("{}×{n}", o.label())).collect::<Vec<_>>().join(", ")
 }
 

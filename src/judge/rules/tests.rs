@@ -123,7 +123,7 @@ fn scene_load_failures_boundaries_95_and_5_pct() {
 fn scene_failures_are_not_also_a_high_error_rate_but_other_errors_still_are() {
     // All scene loads fail (404, scenes gone): 12 % of all requests, yet one incident.
     let gone = healthy(0).fail(Endpoint::SceneLoad, Outcome::NotFound, 12);
-    assert_eq!(judged(&[gone.clone()]), [(Incident::SceneLoadFailures, Severity::P1)]);
+    assert_eq!(judged(std::slice::from_ref(&gone)), [(Incident::SceneLoadFailures, Severity::P1)]);
     // Plus a killed DAP: that is a second cause, and the rest of the errors still cross 5 %.
     let both = gone.fail(Endpoint::DebugEvaluate, Outcome::Unavailable, 22);
     assert_eq!(judged(&[both]), [(Incident::HighErrorRate, Severity::P1), (Incident::SceneLoadFailures, Severity::P1)]);
