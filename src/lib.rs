@@ -10,12 +10,14 @@
 //! | telemetry | the target's FPS WebSocket, watched for the whole run | [`telemetry`] |
 //! | probe | read-only checks on a cadence: `/status`, resident memory, disk usage | [`probe`] |
 //! | record | histograms, counters, per-second series and the event log of one run | [`record`] |
+//! | verdict | which runbook incident, how severe, time to detect/recover | [`judge`] |
 //! | report | the record rendered for people and CI | [`report`] |
 //! | simulator | a faithful stand-in for the SpaceTime service, the default target | [`sim`] |
 //! | API | routes, `/status` body and state numbering shared by simulator and harness | [`api`] |
 
 pub mod api;
 pub mod cli;
+pub mod judge;
 pub mod probe;
 pub mod progress;
 pub mod record;

@@ -1,0 +1,151 @@
+//! The runbook's verification steps as named checks on a span: what "the service recovered" means, measured.
+//!
+//! A check with nothing to measure (no telemetry, no disk probe) is `no_data`, never a failure: a staging target
+//! without a telemetry URL must still be able to pass a gate on what it does measure.
+
+use serde::{Deserialize, Serialize};
+
+use super::finding::Cmp;
+use super::profile::Profile;
+use super::rules;
+use super::stats::{self, Stats, pct, quantile};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckState {
+    Pass,
+    Fail,
+    NoData,
+}
+
+/// One verification step: `measured cmp threshold` must hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub measured: Option<f64>,
+    pub threshold: f64,
+    pub cmp: Cmp,
+    pub state: CheckState,
+}
+
+impl Check {
+    fn new(name: &str, measured: Option<f64>, cmp: Cmp, threshold: f64) -> Self {
+        let state = match measured {
+            None => CheckState::NoData,
+            Some(m) if cmp.holds(m, threshold) => CheckState::Pass,
+            Some(_) => CheckState::Fail,
+        };
+        Self { name: name.into(), measured, threshold, cmp, state }
+    }
+
+    pub fn failed(&self) -> bool {
+        self.state == CheckState::Fail
+    }
+}
+
+/// The verification steps, in the runbook's words:
+/// - `service_responds`: Incident 1 step 1 "Service responds" — no second of the span was down;
+/// - `error_rate_pct`: Incident 2 step 1 "Expected: < 0.01 (1%)" — every request, unanswered ones included;
+/// - `p95_ms`: Incident 3 step 2 "Expected: < 0.2 (200ms)";
+/// - `status_avg_ms`: Incident 3 step 1 "Expected: < 100ms", from the `/status` probes;
+/// - `fps_p5`, `fps_median`: Incident 3 step 4 "FPS stable at 90" (see [`Profile::fps_p5_min`]);
+/// - `overall_ready_pct`: Incidents 1, 4, 7 "jq .overall_ready ... Expected: true" — on every probe;
+/// - `disk_pct`: Incident 7 step 1 "Expected: < 80% used", the highest reading;
+/// - `memory_growth_mb_per_min`: Incident 6 step 1 "Memory should be stable" — fails only when the leak rule fires;
+/// - `timeouts`: Incident 3 step 5 "No timeout errors ... Expected: 0".
+pub fn verification(s: &Stats, p: &Profile) -> Vec<Check> {
+    let (requests, errors) = s.all_requests_and_errors();
+    let any_signal = requests > 0 || s.probes.probes > 0;
+    let memory = stats::fit(&s.memory).filter(|_| s.memory.len() >= p.leak_min_points.max(2));
+    let mut memory_check =
+        Check::new("memory_growth_mb_per_min", memory.map(|f| f.slope * 60.0), Cmp::Le, p.leak_slope_mb_per_min);
+    if memory_check.measured.is_some() {
+        let leaking = rules::memory_leak(&s.memory, None, p).is_some();
+        memory_check.state = if leaking { CheckState::Fail } else { CheckState::Pass };
+    }
+    vec![
+        Check::new("service_responds", any_signal.then_some(f64::from(s.down_seconds)), Cmp::Eq, 0.0),
+        Check::new("error_rate_pct", (requests > 0).then(|| pct(errors, requests)), Cmp::Lt, p.healthy_error_rate_pct),
+        Check::new("p95_ms", s.p95_ms(), Cmp::Lt, p.healthy_p95_ms),
+        Check::new("status_avg_ms", s.probes.avg_latency_ms(), Cmp::Lt, p.healthy_status_avg_ms),
+        Check::new("fps_p5", quantile(&s.fps_min, 0.05), Cmp::Ge, p.fps_p5_min),
+        Check::new("fps_median", quantile(&s.fps_mean, 0.5), Cmp::Ge, p.fps_median_min),
+        Check::new(
+            "overall_ready_pct",
+            (s.probes.ready_known > 0).then(|| pct(s.probes.ready_true.into(), s.probes.ready_known.into())),
+            Cmp::Ge,
+            100.0,
+        ),
+        Check::new("disk_pct", s.disk_max, Cmp::Lt, p.healthy_disk_pct),
+        memory_check,
+        Check::new("timeouts", any_signal.then_some(s.timeouts as f64), Cmp::Eq, 0.0),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{Endpoint, ServiceState};
+    use crate::judge::testkit::{SecondExt, dead, healthy, sec, stats};
+    use crate::record::Outcome;
+
+    fn state(secs: &[crate::judge::Second], name: &str) -> CheckState {
+        let checks = verification(&stats(secs), &Profile::default());
+        checks.into_iter().find(|c| c.name == name).unwrap().state
+    }
+
+    fn five(f: impl Fn(u32) -> crate::judge::Second) -> Vec<crate::judge::Second> {
+        (0..5).map(f).collect()
+    }
+
+    #[test]
+    fn a_healthy_span_passes_every_check_it_can_measure() {
+        let checks = verification(&stats(&five(healthy)), &Profile::default());
+        let failed: Vec<_> = checks.iter().filter(|c| c.state != CheckState::Pass).map(|c| &c.name).collect();
+        assert_eq!(failed, ["memory_growth_mb_per_min"], "only memory lacks samples");
+    }
+
+    #[test]
+    fn each_check_fails_just_past_its_threshold() {
+        type Gen = fn(u32) -> crate::judge::Second;
+        let cases: [(&str, Gen, Gen); 8] = [
+            ("service_responds", healthy, |t| if t == 2 { dead(t) } else { healthy(t) }),
+            (
+                "error_rate_pct",
+                |t| healthy(t).fail(Endpoint::Status, Outcome::Unavailable, 0),
+                |t| healthy(t).fail(Endpoint::Status, Outcome::Unavailable, 1),
+            ),
+            (
+                "p95_ms",
+                |t| sec(t).ok(Endpoint::Status, 100, 199.0).probe(true, 5.0),
+                |t| sec(t).ok(Endpoint::Status, 100, 201.0).probe(true, 5.0),
+            ),
+            ("status_avg_ms", |t| healthy(t).probe(true, 99.0), |t| healthy(t).probe(true, 100.0)),
+            ("fps_p5", |t| healthy(t).fps(85.0, 90.0), |t| healthy(t).fps(if t == 0 { 84.9 } else { 90.0 }, 90.0)),
+            ("fps_median", |t| healthy(t).fps(85.0, 88.0), |t| healthy(t).fps(85.0, 87.9)),
+            ("overall_ready_pct", healthy, |t| if t == 4 { healthy(t).dap(ServiceState::Error) } else { healthy(t) }),
+            ("disk_pct", |t| healthy(t).disk(79.9), |t| healthy(t).disk(80.0)),
+        ];
+        for (name, pass, fail) in cases {
+            assert_eq!(state(&five(pass), name), CheckState::Pass, "{name} should pass");
+            assert_eq!(state(&five(fail), name), CheckState::Fail, "{name} should fail");
+        }
+    }
+
+    #[test]
+    fn timeouts_and_memory_checks() {
+        let timed_out = |t| healthy(t).fail(Endpoint::LspCompletion, Outcome::Timeout, 1);
+        assert_eq!(state(&five(timed_out), "timeouts"), CheckState::Fail);
+        assert_eq!(stats(&five(timed_out)).timeouts, 5);
+        let flat: Vec<_> = (0..12).map(|t| healthy(t).mem(1000.0)).collect();
+        let growing: Vec<_> = (0..12).map(|t| healthy(t).mem(1000.0 + f64::from(t))).collect();
+        assert_eq!(state(&flat, "memory_growth_mb_per_min"), CheckState::Pass);
+        assert_eq!(state(&growing, "memory_growth_mb_per_min"), CheckState::Fail);
+    }
+
+    #[test]
+    fn nothing_measured_is_no_data_not_failure() {
+        let checks = verification(&stats(&[sec(0)]), &Profile::default());
+        assert!(checks.iter().all(|c| c.state == CheckState::NoData), "{checks:?}");
+    }
+}

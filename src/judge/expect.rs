@@ -1,0 +1,279 @@
+//! A scenario's `[expect]` checked against a verdict: did the drill see what it was meant to, and recover in time.
+//!
+//! The scenario's strings are parsed once into an [`Expectation`] (so a typo is a harness error, exit 2, found
+//! before the run), and [`check`] is then pure: one named result per stated expectation.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::Expect;
+
+use super::Verdict;
+use super::finding::{Incident, Severity, UnknownIncident, UnknownSeverity};
+
+/// What a run must show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expected {
+    /// A gate: no phase has an incident and every verification check passes.
+    Healthy,
+    Incident(Incident),
+}
+
+/// A scenario's `[expect]`, typed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Expectation {
+    pub incident: Option<Expected>,
+    /// The worst severity the expected incident must reach, exactly.
+    pub severity: Option<Severity>,
+    /// Nothing in the run may be worse than this.
+    pub worst: Option<Severity>,
+    /// Every fault's time to detect the expected incident (any incident when none is named) at most this.
+    pub detect_within: Option<Duration>,
+    /// Every fault's time to recover after its rollback at most this.
+    pub recover_within: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExpectError {
+    #[error("expect.incident: {0}")]
+    Incident(#[from] UnknownIncident),
+    #[error("expect.{field}: {source}")]
+    Severity { field: &'static str, source: UnknownSeverity },
+    #[error("expect.severity needs expect.incident to name an incident class")]
+    SeverityWithoutIncident,
+}
+
+impl TryFrom<&Expect> for Expectation {
+    type Error = ExpectError;
+
+    fn try_from(e: &Expect) -> Result<Self, Self::Error> {
+        let incident = match e.incident.as_deref() {
+            None => None,
+            Some("healthy") => Some(Expected::Healthy),
+            Some(name) => Some(Expected::Incident(name.parse()?)),
+        };
+        let severity = |field, v: &Option<String>| {
+            v.as_deref().map(str::parse).transpose().map_err(|source| ExpectError::Severity { field, source })
+        };
+        let expectation = Self {
+            incident,
+            severity: severity("severity", &e.severity)?,
+            worst: severity("worst", &e.worst)?,
+            detect_within: e.detect_within,
+            recover_within: e.recover_within,
+        };
+        if expectation.severity.is_some() && !matches!(incident, Some(Expected::Incident(_))) {
+            return Err(ExpectError::SeverityWithoutIncident);
+        }
+        Ok(expectation)
+    }
+}
+
+/// One expectation, held or broken, with what was measured beside what was wanted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub name: String,
+    pub passed: bool,
+    pub measured: String,
+    pub wanted: String,
+}
+
+impl CheckResult {
+    fn new(name: &str, passed: bool, measured: impl Into<String>, wanted: impl Into<String>) -> Self {
+        Self { name: name.into(), passed, measured: measured.into(), wanted: wanted.into() }
+    }
+}
+
+fn secs(d: Duration) -> String {
+    format!("{}s", d.as_secs_f64())
+}
+
+fn list<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
+    let v: Vec<String> = items.into_iter().map(|i| i.to_string()).collect();
+    if v.is_empty() { "none".into() } else { v.join(", ") }
+}
+
+/// Check every stated expectation against `verdict`; an expectation left out is not checked.
+pub fn check(expect: &Expectation, verdict: &Verdict) -> Vec<CheckResult> {
+    let mut out = Vec::new();
+    let seen = list(verdict.seen().iter().map(|(i, s)| format!("{i} {s}")));
+    let named = match expect.incident {
+        Some(Expected::Healthy) => {
+            let broken: Vec<String> = verdict
+                .phases
+                .iter()
+                .flat_map(|p| {
+                    let incidents =
+                        p.incidents.iter().map(move |f| format!("{}: {} {}", p.name, f.incident, f.severity));
+                    let failed =
+                        p.checks.iter().filter(|c| c.failed()).map(move |c| format!("{}: {} failed", p.name, c.name));
+                    incidents.chain(failed)
+                })
+                .collect();
+            out.push(CheckResult::new("healthy", broken.is_empty(), list(broken), "no incident, every check passes"));
+            None
+        }
+        Some(Expected::Incident(i)) => {
+            out.push(CheckResult::new("incident", verdict.worst_of(i).is_some(), seen.clone(), i.name()));
+            Some(i)
+        }
+        None => None,
+    };
+    if let (Some(want), Some(i)) = (expect.severity, named) {
+        let got = verdict.worst_of(i);
+        out.push(CheckResult::new("severity", got == Some(want), list(got), format!("{i} {want}")));
+    }
+    if let Some(limit) = expect.worst {
+        let ok = verdict.worst.is_none_or(|w| !w.is_worse_than(limit));
+        out.push(CheckResult::new("worst", ok, list(verdict.worst), format!("{limit} or milder")));
+    }
+    if let Some(within) = expect.detect_within {
+        out.push(detect(verdict, named, within));
+    }
+    if let Some(within) = expect.recover_within {
+        out.push(recover(verdict, within));
+    }
+    out
+}
+
+/// Every fault detected the incident in time. A fault injected while the incident already held at that severity
+/// cannot show a detection of its own and is left out; a run without faults has nothing to detect and fails.
+fn detect(verdict: &Verdict, incident: Option<Incident>, within: Duration) -> CheckResult {
+    let what = incident.map_or("any incident".to_string(), |i| i.to_string());
+    let wanted = format!("{what} within {}", secs(within));
+    let mut times = Vec::new();
+    let mut missed = Vec::new();
+    for f in &verdict.faults {
+        match f.time_to_detect(incident) {
+            Some(t) => times.push(t),
+            None if incident.is_some_and(|i| f.present_at_injection.contains(&i)) => {}
+            None => missed.push(f.name.as_str()),
+        }
+    }
+    let slowest = times.iter().copied().fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))));
+    let passed = missed.is_empty() && slowest.is_some_and(|t| t <= within.as_secs_f64());
+    let measured = match slowest {
+        _ if !missed.is_empty() => format!("not detected after {}", list(missed)),
+        Some(t) => format!("{t}s"),
+        None => "no fault detected it".into(),
+    };
+    CheckResult::new("detect_within", passed, measured, wanted)
+}
+
+/// Every fault that was rolled back recovered in time; a fault never rolled back cannot have recovered.
+fn recover(verdict: &Verdict, within: Duration) -> CheckResult {
+    let wanted = format!("within {} of each rollback", secs(within));
+    let mut slowest: Option<f64> = None;
+    let mut missed = Vec::new();
+    for f in &verdict.faults {
+        match f.time_to_recover() {
+            Some(t) => slowest = Some(slowest.map_or(t, |m| m.max(t))),
+            None => missed.push(f.name.as_str()),
+        }
+    }
+    let passed = missed.is_empty() && slowest.is_some_and(|t| t <= within.as_secs_f64());
+    let measured = match slowest {
+        _ if !missed.is_empty() => format!("did not recover after {}", list(missed)),
+        Some(t) => format!("{t}s"),
+        None => "no fault to recover from".into(),
+    };
+    CheckResult::new("recover_within", passed, measured, wanted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{Endpoint, ServiceState};
+    use crate::judge::testkit::{SecondExt, healthy, timeline};
+    use crate::judge::{Profile, Run, judge};
+    use crate::record::Outcome;
+
+    fn expect(incident: &str, severity: Option<&str>) -> Expect {
+        Expect { incident: Some(incident.into()), severity: severity.map(Into::into), ..Expect::default() }
+    }
+
+    fn results(e: &Expect, run: &Run) -> Vec<(String, bool)> {
+        let e = Expectation::try_from(e).unwrap();
+        check(&e, &judge(run, &Profile::default())).into_iter().map(|r| (r.name, r.passed)).collect()
+    }
+
+    /// baseline, a killed DAP held 10-20 (`noop` = nothing happens), recovery from 20 with the DAP back at 23.
+    fn dap_drill(noop: bool) -> Run {
+        let killed = move |t| {
+            if noop {
+                healthy(t)
+            } else {
+                healthy(t).fail(Endpoint::DebugEvaluate, Outcome::Unavailable, 22).dap(ServiceState::Disconnected)
+            }
+        };
+        let back = move |t| if t < 23 && !noop { healthy(t).dap(ServiceState::Connecting) } else { healthy(t) };
+        timeline()
+            .phase("baseline", 10, healthy)
+            .phase("fault", 10, killed)
+            .phase("recovery", 15, back)
+            .fault("dap", 10.0, Some(20.0))
+            .build()
+    }
+
+    fn timed(incident: &str, severity: &str, detect: u64, recover: u64) -> Expect {
+        Expect {
+            detect_within: Some(Duration::from_secs(detect)),
+            recover_within: Some(Duration::from_secs(recover)),
+            ..expect(incident, Some(severity))
+        }
+    }
+
+    #[test]
+    fn a_drill_that_saw_exactly_its_incident_passes() {
+        let got = results(&timed("high_error_rate", "P1", 6, 10), &dap_drill(false));
+        let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["incident", "severity", "detect_within", "recover_within"]);
+        assert!(got.iter().all(|(_, ok)| *ok), "{got:?}");
+    }
+
+    #[test]
+    fn each_expectation_can_break() {
+        let run = dap_drill(false);
+        let broken =
+            |e: Expect| results(&e, &run).into_iter().filter(|(_, ok)| !ok).map(|(n, _)| n).collect::<Vec<_>>();
+        assert_eq!(broken(expect("slow_responses", None)), ["incident"]);
+        assert_eq!(broken(expect("high_error_rate", Some("P2"))), ["severity"]);
+        assert_eq!(broken(timed("high_error_rate", "P1", 1, 10)), ["detect_within"]);
+        assert_eq!(broken(timed("high_error_rate", "P1", 6, 2)), ["recover_within"]);
+        assert_eq!(broken(Expect { worst: Some("P2".into()), ..Expect::default() }), ["worst"]);
+        assert_eq!(broken(Expect { incident: Some("healthy".into()), ..Expect::default() }), ["healthy"]);
+    }
+
+    #[test]
+    fn a_drill_whose_fault_did_nothing_fails() {
+        let e = Expectation::try_from(&timed("high_error_rate", "P1", 6, 10)).unwrap();
+        let got = check(&e, &judge(&dap_drill(true), &Profile::default()));
+        let failed: Vec<(&str, &str)> =
+            got.iter().filter(|r| !r.passed).map(|r| (r.name.as_str(), r.measured.as_str())).collect();
+        assert_eq!(failed, [("incident", "none"), ("severity", "none"), ("detect_within", "not detected after dap")]);
+    }
+
+    #[test]
+    fn a_healthy_gate_passes_and_tolerates_what_worst_allows() {
+        let clean = timeline().phase("steady", 20, healthy).build();
+        let gate = Expect { incident: Some("healthy".into()), worst: Some("P3".into()), ..Expect::default() };
+        assert_eq!(results(&gate, &clean), [("healthy".into(), true), ("worst".into(), true)]);
+        let warm = timeline().phase("steady", 20, |t| healthy(t).disk(82.0)).build();
+        assert_eq!(results(&gate, &warm), [("healthy".into(), false), ("worst".into(), true)]);
+        let nothing_worse = Expect { worst: Some("P3".into()), ..Expect::default() };
+        assert_eq!(results(&nothing_worse, &warm), [("worst".into(), true)]);
+    }
+
+    #[test]
+    fn bad_expectations_are_errors_before_any_run() {
+        let err = |e: Expect| Expectation::try_from(&e).unwrap_err().to_string();
+        assert!(err(expect("hihg_error_rate", None)).contains("unknown incident \"hihg_error_rate\""));
+        assert!(err(expect("auth_failures", Some("P7"))).starts_with("expect.severity: unknown severity"));
+        assert!(err(Expect { worst: Some("bad".into()), ..Expect::default() }).starts_with("expect.worst"));
+        assert_eq!(err(expect("healthy", Some("P1"))), ExpectError::SeverityWithoutIncident.to_string());
+        let ok = Expectation::try_from(&expect("healthy", None)).unwrap();
+        assert_eq!(ok.incident, Some(Expected::Healthy));
+    }
+}

@@ -1,0 +1,96 @@
+//! The judge's input: a plain-data view of one recorded run.
+//!
+//! Deliberately not the recorder's own types: the judge must stay a pure function of numbers, testable on hand-made
+//! runs, and free to outlive changes to how the recorder stores them. An adapter from [`crate::record::Record`] fills
+//! these in.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{Endpoint, ServiceState};
+use crate::record::{Hist, Outcome};
+
+/// One recorded run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    /// Consecutive seconds in time order, one row per second with no gaps (the recorder fills gaps with empty rows),
+    /// so a window of N rows is N seconds.
+    pub seconds: Vec<Second>,
+    /// The timeline's phases; [`Second::phase`] indexes this list.
+    pub phases: Vec<PhaseSpan>,
+    pub faults: Vec<FaultSpan>,
+    /// The memory a leak would exhaust, in MB (the host's memory, measured by the harness because the judge may not
+    /// read `/proc`); `None` = unknown. [`super::Profile::memory_limit_mb`] overrides it.
+    pub memory_limit_mb: Option<f64>,
+}
+
+/// A named span of the timeline, seconds since the run started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseSpan {
+    pub name: String,
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+/// When a fault was injected and rolled back, seconds since the run started; `rolled_back_s` is `None` when it was
+/// held to the end of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultSpan {
+    pub name: String,
+    pub injected_s: f64,
+    pub rolled_back_s: Option<f64>,
+}
+
+/// One second of measurements, `[t, t+1)`; windows are merged from these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Second {
+    pub t: u32,
+    /// Index into [`Run::phases`].
+    pub phase: usize,
+    /// Indexed by [`Endpoint::index`]. Requests count in the second they were *meant* to start, so a request stalled
+    /// by a fault counts against the second the fault began.
+    pub endpoints: [EndpointSecond; Endpoint::ALL.len()],
+    /// Lowest and mean telemetry FPS sample in this second.
+    pub fps_min: Option<f64>,
+    pub fps_mean: Option<f64>,
+    /// Resident memory of the target, MB.
+    pub memory_mb: Option<f64>,
+    /// Usage of the target's disk, percent.
+    pub disk_pct: Option<f64>,
+    /// The `/status` probe taken in this second, if any.
+    pub status: Option<StatusProbe>,
+}
+
+impl Second {
+    /// An empty second: no requests, no samples.
+    pub fn empty(t: u32, phase: usize) -> Self {
+        Self {
+            t,
+            phase,
+            endpoints: Default::default(),
+            fps_min: None,
+            fps_mean: None,
+            memory_mb: None,
+            disk_pct: None,
+            status: None,
+        }
+    }
+}
+
+/// One endpoint's requests in one second.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndpointSecond {
+    /// Requests by outcome, indexed by [`Outcome::index`].
+    pub outcomes: [u64; Outcome::COUNT],
+    /// Latency from the intended send time, µs, mergeable exactly with [`Hist::add`].
+    pub latency: Hist,
+}
+
+/// What one `/status` probe saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusProbe {
+    pub reachable: bool,
+    pub latency_ms: f64,
+    pub overall_ready: Option<bool>,
+    pub dap: Option<ServiceState>,
+    pub lsp: Option<ServiceState>,
+}
