@@ -11,11 +11,13 @@
 //! | probe | read-only checks on a cadence: `/status`, resident memory, disk usage | [`probe`] |
 //! | record | histograms, counters, per-second series and the event log of one run | [`record`] |
 //! | report | the record rendered for people and CI | [`report`] |
+//! | fault | a real fault injected and always rolled back | [`fault`] |
 //! | simulator | a faithful stand-in for the SpaceTime service, the default target | [`sim`] |
 //! | API | routes, `/status` body and state numbering shared by simulator and harness | [`api`] |
 
 pub mod api;
 pub mod cli;
+pub mod fault;
 pub mod record;
 pub mod scenario;
 pub mod sim;
@@ -28,6 +30,12 @@ use cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Sim(args) => sim::main(args).map(|()| ExitCode::SUCCESS),
+        Command::Recover(args) => fault::watchdog::recover(args.journal.as_deref()),
+        Command::Watchdog(args) => match (args.journal, args.hold) {
+            (Some(journal), _) => fault::watchdog::serve(&journal),
+            (None, Some(spec)) => fault::holder::serve(&spec).map(|()| ExitCode::SUCCESS),
+            (None, None) => anyhow::bail!("watchdog needs --journal or --hold"),
+        },
         Command::Run(_) | Command::Validate(_) | Command::Schema => anyhow::bail!("not built yet"),
     }
 }

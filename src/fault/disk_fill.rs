@@ -1,0 +1,135 @@
+//! `disk_fill`: fill the filesystem holding a path to a target usage or free space with a ballast file (runbook
+//! Incident 7, and the scene-load failures a full disk causes); rollback deletes the ballast.
+//!
+//! Refuses `/`, the root filesystem, and any path the allow-list does not name: a harness must never fill the disk
+//! the host itself runs on.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Fault, FaultContext, FaultErrorKind, Intent, Undo};
+
+/// `[fault.disk_fill]`: exactly one of `percent` and `free_bytes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiskFillSpec {
+    /// A directory (or a file in it) on the filesystem to fill; the ballast goes in that directory.
+    pub path: PathBuf,
+    /// Target usage in percent of the filesystem, as `df` counts it (0 < percent <= 100).
+    #[serde(default)]
+    pub percent: Option<f64>,
+    /// Target free space in bytes (what `df` shows as available).
+    #[serde(default)]
+    pub free_bytes: Option<u64>,
+}
+
+/// The checked place to fill.
+struct Fill {
+    dir: PathBuf,
+    /// Ballast size in bytes to reach the target now (0 = already there).
+    bytes: u64,
+}
+
+impl DiskFillSpec {
+    fn resolve(&self, ctx: &FaultContext) -> Result<Fill, FaultErrorKind> {
+        let refuse = |what: String, fix: &str| FaultErrorKind::Refused { what, fix: fix.into() };
+        ctx.require_local()?;
+        let target = match (self.percent, self.free_bytes) {
+            (Some(p), None) if p > 0.0 && p <= 100.0 => Target::Percent(p),
+            (None, Some(b)) => Target::Free(b),
+            _ => {
+                return Err(refuse("percent/free_bytes".into(), "give exactly one: percent in (0, 100] or free_bytes"));
+            }
+        };
+        let path = self.path.canonicalize().map_err(|_| FaultErrorKind::NotFound {
+            what: format!("{} does not exist", self.path.display()),
+            fix: "create the directory, or correct `path`".into(),
+        })?;
+        let dir = if path.is_dir() { path } else { path.parent().unwrap_or(Path::new("/")).to_owned() };
+        if dir == Path::new("/") || mount_point(&dir).as_deref() == Some(Path::new("/")) {
+            return Err(refuse(
+                format!("{} is on the root filesystem", dir.display()),
+                "point `path` at a dedicated filesystem (a loop device or tmpfs) that the allow-list names",
+            ));
+        }
+        if !ctx.allow.allows_path(&dir) {
+            return Err(refuse(format!("{} is not in the allow-list", dir.display()), "add it to the allowed paths"));
+        }
+        let st = nix::sys::statvfs::statvfs(&dir).map_err(|e| FaultErrorKind::io("statvfs")(e.into()))?;
+        let (frsize, blocks) = (st.fragment_size() as u64, st.blocks() as u64);
+        let (used, avail) = ((blocks - st.blocks_free() as u64) * frsize, st.blocks_available() as u64 * frsize);
+        let bytes = match target {
+            Target::Percent(p) => ((p / 100.0 * (used + avail) as f64).ceil() as u64).saturating_sub(used),
+            Target::Free(b) => avail.saturating_sub(b),
+        };
+        Ok(Fill { dir, bytes })
+    }
+}
+
+enum Target {
+    Percent(f64),
+    Free(u64),
+}
+
+/// The mount point of the filesystem holding `dir`: the longest mount point that is a prefix of it.
+fn mount_point(dir: &Path) -> Option<PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|m| PathBuf::from(m.replace("\\040", " ")))
+        .filter(|m| dir.starts_with(m))
+        .max_by_key(|m| m.as_os_str().len())
+}
+
+impl Fault for DiskFillSpec {
+    fn kind(&self) -> &'static str {
+        "disk_fill"
+    }
+
+    fn describe(&self) -> String {
+        let goal = match (self.percent, self.free_bytes) {
+            (Some(p), _) => format!("{p}% used"),
+            (_, Some(b)) => format!("{b} bytes free"),
+            _ => "?".into(),
+        };
+        format!("disk_fill: put a ballast file in {} until its filesystem is {goal}", self.path.display())
+    }
+
+    fn preflight(&self, ctx: &FaultContext) -> Result<(), FaultErrorKind> {
+        self.resolve(ctx).map(drop)
+    }
+
+    fn inject(&self, ctx: &FaultContext, intent: &mut dyn Intent) -> Result<String, FaultErrorKind> {
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let fill = self.resolve(ctx)?;
+        if fill.bytes == 0 {
+            return Ok(format!("{} is already at the target; no ballast", fill.dir.display()));
+        }
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let ballast = fill.dir.join(format!(".spacetime-drill-ballast.{}.{n}", std::process::id()));
+        intent.record(Undo::DeleteFile { path: ballast.clone() })?;
+        let io = |what: &str| FaultErrorKind::io(format!("{what} {}", ballast.display()));
+        let mut file = OpenOptions::new().write(true).create_new(true).open(&ballast).map_err(io("creating"))?;
+        let how = match nix::fcntl::fallocate(&file, nix::fcntl::FallocateFlags::empty(), 0, fill.bytes as i64) {
+            Ok(()) => "fallocate",
+            Err(_) => {
+                // Filesystems without fallocate get real zeroes, a chunk at a time.
+                let chunk = vec![0u8; 1 << 20];
+                let mut left = fill.bytes;
+                while left > 0 {
+                    let n = left.min(chunk.len() as u64) as usize;
+                    file.write_all(&chunk[..n]).map_err(io("writing"))?;
+                    left -= n as u64;
+                }
+                "write"
+            }
+        };
+        file.sync_all().map_err(io("syncing"))?;
+        Ok(format!("ballast {} of {} bytes ({how})", ballast.display(), fill.bytes))
+    }
+}
