@@ -133,3 +133,79 @@ impl Fault for DiskFillSpec {
         Ok(format!("ballast {} of {} bytes ({how})", ballast.display(), fill.bytes))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Allow, testutil};
+    use super::*;
+
+    /// A small tmpfs mounted for one test (needs root), unmounted on drop.
+    struct Tmpfs(tempfile::TempDir);
+
+    impl Tmpfs {
+        fn mount(size: &str) -> Option<Tmpfs> {
+            if !nix::unistd::geteuid().is_root() {
+                eprintln!("skipped: mounting a tmpfs needs root");
+                return None;
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let ok = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(ok.success());
+            Some(Tmpfs(dir))
+        }
+        fn used_pct(&self) -> f64 {
+            let st = nix::sys::statvfs::statvfs(self.0.path()).unwrap();
+            let used = (st.blocks() - st.blocks_free()) as f64;
+            100.0 * used / (used + st.blocks_available() as f64)
+        }
+    }
+
+    impl Drop for Tmpfs {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg("-l").arg(self.0.path()).status();
+        }
+    }
+
+    fn spec(path: &Path, percent: Option<f64>, free_bytes: Option<u64>) -> DiskFillSpec {
+        DiskFillSpec { path: path.to_owned(), percent, free_bytes }
+    }
+
+    #[test]
+    fn fills_to_percent_and_free_bytes_then_rollback_frees() {
+        let Some(fs) = Tmpfs::mount("8m") else { return };
+        let ctx = testutil::ctx(Allow { paths: vec![fs.0.path().to_owned()], ..Allow::default() });
+        let fill = spec(fs.0.path(), Some(90.0), None);
+        fill.preflight(&ctx).unwrap();
+        let mut undo = Vec::new();
+        fill.inject(&ctx, &mut undo).unwrap();
+        assert!((90.0..92.0).contains(&fs.used_pct()), "{}", fs.used_pct());
+        testutil::rollback(undo);
+        assert!(fs.used_pct() < 1.0, "{}", fs.used_pct());
+
+        let free = spec(fs.0.path(), None, Some(1 << 20));
+        let mut undo = Vec::new();
+        free.inject(&ctx, &mut undo).unwrap();
+        let st = nix::sys::statvfs::statvfs(fs.0.path()).unwrap();
+        assert_eq!(st.blocks_available() as u64 * st.fragment_size() as u64, 1 << 20);
+        testutil::rollback(undo.clone());
+        testutil::rollback(undo);
+        assert!(std::fs::read_dir(fs.0.path()).unwrap().next().is_none(), "no ballast left");
+    }
+
+    #[test]
+    fn refuses_root_and_paths_outside_the_allow_list() {
+        let root = spec(Path::new("/"), Some(50.0), None);
+        let ctx = testutil::ctx(Allow { paths: vec!["/".into()], ..Allow::default() });
+        let e = root.preflight(&ctx).unwrap_err().to_string();
+        assert!(e.contains("root filesystem") && e.contains("fix:"), "{e}");
+        let Some(fs) = Tmpfs::mount("1m") else { return };
+        let e = spec(fs.0.path(), Some(50.0), None).preflight(&testutil::ctx(Allow::default())).unwrap_err();
+        assert!(e.to_string().contains("not in the allow-list"), "{e}");
+        let both = spec(fs.0.path(), Some(50.0), Some(1));
+        assert!(both.preflight(&ctx).unwrap_err().to_string().contains("exactly one"));
+    }
+}

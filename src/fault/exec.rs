@@ -30,3 +30,27 @@ impl Fault for ExecSpec {
         command::run_with_undo(intent, &self.inject, &self.rollback)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Allow, testutil};
+    use super::*;
+
+    #[test]
+    fn inject_writes_marker_and_rollback_removes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("marker");
+        let spec =
+            ExecSpec { inject: format!("echo hi > {}", m.display()), rollback: format!("rm -f {}", m.display()) };
+        let ctx = testutil::ctx(Allow::default());
+        spec.preflight(&ctx).unwrap();
+        let mut undo = Vec::new();
+        spec.inject(&ctx, &mut undo).unwrap();
+        assert!(m.exists());
+        testutil::rollback(undo.clone());
+        assert!(!m.exists());
+        testutil::rollback(undo); // twice: still fine
+        let empty = ExecSpec { inject: " ".into(), rollback: "true".into() };
+        assert!(empty.preflight(&ctx).unwrap_err().to_string().contains("`inject` is empty"));
+    }
+}

@@ -155,3 +155,86 @@ impl Fault for KillProcessSpec {
         Ok(format!("sent {signal} to pid {pid} (`{name}`)"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Child, Command};
+
+    use super::super::{Allow, testutil};
+    use super::*;
+
+    /// A `sleep 30` under a unique name (so only it matches), killed with its group on drop.
+    struct Sleeper {
+        child: Child,
+        name: String,
+        dir: tempfile::TempDir,
+    }
+
+    impl Sleeper {
+        fn start() -> Sleeper {
+            let dir = tempfile::tempdir().unwrap();
+            let name = format!("sdslp{}", rand::random::<u32>() % 1_000_000);
+            let exe = dir.path().join(&name);
+            std::fs::copy("/bin/sleep", &exe).unwrap();
+            let child = Command::new(&exe).arg("30").process_group(0).spawn().unwrap();
+            assert!(testutil::eventually(|| procfs::comm(child.id()).as_deref() == Some(name.as_str())));
+            Sleeper { child, name, dir }
+        }
+        fn state(&self) -> char {
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+            stat[stat.rfind(')').unwrap() + 2..].chars().next().unwrap()
+        }
+    }
+
+    impl Drop for Sleeper {
+        fn drop(&mut self) {
+            let _ = nix::sys::signal::killpg(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
+            let _ = self.child.wait();
+        }
+    }
+
+    fn spec(signal: KillSignal) -> KillProcessSpec {
+        KillProcessSpec { port: None, pid_file: None, name: None, signal, restart: false, restart_command: None }
+    }
+
+    #[test]
+    fn stop_by_pid_file_then_cont_on_rollback() {
+        let s = Sleeper::start();
+        let pid_file = s.dir.path().join("pid");
+        std::fs::write(&pid_file, format!("{}\n", s.child.id())).unwrap();
+        let spec = KillProcessSpec { pid_file: Some(pid_file), ..spec(KillSignal::Stop) };
+        let refused = spec.preflight(&testutil::ctx(Allow::default())).unwrap_err().to_string();
+        assert!(refused.contains("not in the allow-list") && refused.contains(&s.name), "{refused}");
+        let ctx = testutil::ctx(Allow { processes: vec![s.name.clone()], ..Allow::default() });
+        spec.preflight(&ctx).unwrap();
+        let mut undo = Vec::new();
+        spec.inject(&ctx, &mut undo).unwrap();
+        assert!(testutil::eventually(|| s.state() == 'T'), "stopped");
+        testutil::rollback(undo);
+        assert!(testutil::eventually(|| s.state() == 'S'), "continued");
+    }
+
+    #[test]
+    fn kill_by_name() {
+        let mut s = Sleeper::start();
+        let spec = KillProcessSpec { name: Some(s.name.clone()), ..spec(KillSignal::Kill) };
+        let ctx = testutil::ctx(Allow { pids: vec![s.child.id()], ..Allow::default() });
+        spec.preflight(&ctx).unwrap();
+        let mut undo = Vec::new();
+        let detail = spec.inject(&ctx, &mut undo).unwrap();
+        assert!(detail.contains("SIGKILL"), "{detail}");
+        assert!(undo.is_empty(), "a kill without restart has nothing to undo");
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(s.child.wait().unwrap().signal(), Some(9));
+    }
+
+    #[test]
+    fn preflight_names_a_port_nothing_listens_on() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let spec = KillProcessSpec { port: Some(port), ..spec(KillSignal::Term) };
+        let ctx = testutil::ctx(Allow { ports: vec![port], ..Allow::default() });
+        let e = spec.preflight(&ctx).unwrap_err().to_string();
+        assert!(e.contains(&format!("nothing matches the listener on port {port}")) && e.contains("fix:"), "{e}");
+    }
+}

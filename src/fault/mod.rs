@@ -192,3 +192,40 @@ pub struct FaultError {
     pub kind: FaultErrorKind,
     pub rollback_pending: bool,
 }
+
+/// Shared by the kinds' unit tests: a local context and an intent that just collects.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::*;
+
+    pub fn ctx(allow: Allow) -> FaultContext {
+        let target = TargetHost { host: "127.0.0.1".into(), http_port: 1 };
+        FaultContext { exe: PathBuf::from("/nonexistent"), allow, target, service: None }
+    }
+
+    impl Intent for Vec<Undo> {
+        fn record(&mut self, undo: Undo) -> Result<(), FaultErrorKind> {
+            self.push(undo);
+            Ok(())
+        }
+    }
+
+    /// Roll back collected records newest first, as the runner does.
+    pub fn rollback(undo: Vec<Undo>) {
+        for u in undo.into_iter().rev() {
+            u.rollback(None).unwrap();
+        }
+    }
+
+    /// Poll `f` until true or 5 s pass.
+    pub fn eventually(mut f: impl FnMut() -> bool) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        false
+    }
+}

@@ -248,3 +248,73 @@ fn named(fault: &str, kind: FaultErrorKind, rollback_pending: bool) -> FaultErro
 fn event(fault: &str, kind: FaultEventKind, detail: String) -> FaultEvent {
     FaultEvent { t: Instant::now(), fault: fault.into(), kind, detail }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::exec::ExecSpec;
+    use super::super::noop::NoopSpec;
+    use super::super::{Allow, testutil};
+    use super::*;
+
+    fn marker_fault(m: &std::path::Path, inject_tail: &str) -> Box<dyn Fault> {
+        let (inject, rollback) = (format!("touch {}{inject_tail}", m.display()), format!("rm -f {}", m.display()));
+        Box::new(ExecSpec { inject, rollback })
+    }
+
+    fn injector(dir: &std::path::Path, faults: Vec<(&str, Box<dyn Fault>, u64)>, dry_run: bool) -> Injector {
+        let journal = super::super::ensure_clean(&dir.join("journal.jsonl")).unwrap();
+        let planned =
+            faults.into_iter().map(|(n, f, ttl)| Planned { name: n.into(), fault: f, ttl: Duration::from_secs(ttl) });
+        Injector::new(journal, testutil::ctx(Allow::default()), planned.collect(), dry_run)
+    }
+
+    #[test]
+    fn inject_rollback_events_and_a_clean_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m");
+        let inj = injector(dir.path(), vec![("a", Box::new(NoopSpec {}), 60), ("b", marker_fault(&m, ""), 60)], false);
+        inj.preflight_all().unwrap();
+        inj.inject("a").unwrap();
+        inj.inject("b").unwrap();
+        assert!(m.exists() && inj.journal_dirty());
+        assert_eq!(inj.held(), ["a", "b"]);
+        inj.rollback("b").unwrap();
+        assert!(!m.exists() && !inj.journal_dirty());
+        let kinds: Vec<_> = inj.take_events().into_iter().map(|e| (e.fault, e.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("a".into(), FaultEventKind::Injected),
+                ("b".into(), FaultEventKind::Injected),
+                ("b".into(), FaultEventKind::RolledBack)
+            ]
+        );
+        assert!(inj.inject("nope").unwrap_err().to_string().contains("no fault named `nope`"));
+    }
+
+    #[test]
+    fn ttl_guard_dry_run_and_failed_injection_all_roll_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (m1, m2, m3) = (dir.path().join("1"), dir.path().join("2"), dir.path().join("3"));
+        let faults = vec![
+            ("ttl", marker_fault(&m1, ""), 1),
+            ("held", marker_fault(&m2, ""), 600),
+            ("bad", marker_fault(&m3, "; exit 4"), 600),
+        ];
+        let inj = injector(dir.path(), faults, false);
+        let guard = inj.guard();
+        inj.inject("ttl").unwrap();
+        inj.inject("held").unwrap();
+        assert!(testutil::eventually(|| !m1.exists()), "the TTL rolled it back without anyone asking");
+        let e = inj.inject("bad").unwrap_err();
+        assert!(!e.rollback_pending && e.to_string().contains("exit status: 4"), "{e}");
+        assert!(!m3.exists(), "a failed injection is undone at once");
+        drop(guard);
+        assert!(!m2.exists() && !inj.journal_dirty() && inj.held().is_empty());
+
+        let dry = injector(&dir.path().join("dry"), vec![("held", marker_fault(&m2, ""), 600)], true);
+        dry.inject("held").unwrap();
+        assert!(!m2.exists());
+        assert_eq!(dry.take_events()[0].kind, FaultEventKind::DryRun);
+    }
+}
