@@ -84,7 +84,7 @@ pub fn serve(journal: &Path) -> anyhow::Result<ExitCode> {
     let mut journal = Journal::open_wait(journal)?;
     if journal.dirty() {
         let replay = journal.replay(None)?;
-        print_replay("watchdog: the run ended without rolling back;", &replay);
+        print_replay(&mut std::io::stderr().lock(), "watchdog: the run ended without rolling back;", &replay);
         if !replay.failed.is_empty() {
             return Ok(ExitCode::from(2));
         }
@@ -101,7 +101,7 @@ pub fn recover(flag: Option<&Path>) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let replay = journal.replay(None)?;
-    print_replay("recover:", &replay);
+    print_replay(&mut std::io::stdout().lock(), "recover:", &replay);
     if replay.failed.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
@@ -112,9 +112,8 @@ pub fn recover(flag: Option<&Path>) -> anyhow::Result<ExitCode> {
     )
 }
 
-/// To stderr and ignoring write errors: the terminal of a dead run may be gone too.
-fn print_replay(head: &str, replay: &Replay) {
-    let mut err = std::io::stderr().lock();
+/// Ignoring write errors: the terminal of a dead run may be gone too.
+fn print_replay(err: &mut dyn Write, head: &str, replay: &Replay) {
     let _ = writeln!(err, "{head} {} rolled back, {} failed", replay.rolled_back.len(), replay.failed.len());
     for (fault, detail) in &replay.rolled_back {
         let _ = writeln!(err, "  rolled back `{fault}`: {detail}");

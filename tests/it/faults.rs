@@ -2,6 +2,7 @@
 //! `recover`, preflight errors that name the fault and the fix, and (in `interrupt`) a run killed by a signal while
 //! faults are held leaves nothing behind.
 
+mod holders;
 mod interrupt;
 
 use std::io::{ErrorKind, Read, Write};
