@@ -35,6 +35,29 @@ pub enum Command {
     Schema,
     /// Serve the SpaceTime simulator (the embedded default target).
     Sim(SimArgs),
+    /// Undo what an interrupted run left behind (replays the crash journal); a no-op when there is nothing.
+    Recover(RecoverArgs),
+    /// Internal: the run's watchdog (`--journal`) or a fault's holder process (`--hold`).
+    #[command(hide = true)]
+    Watchdog(WatchdogArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverArgs {
+    /// The crash journal; default `$XDG_STATE_HOME/spacetime-drill/journal.jsonl`.
+    #[arg(long, env = "SPACETIME_DRILL_JOURNAL")]
+    pub journal: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct WatchdogArgs {
+    /// Replay this journal when the run that started us dies.
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    /// Hold what this JSON describes until stdin closes.
+    #[arg(long)]
+    pub hold: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -12,11 +12,13 @@
 //! | record | histograms, counters, per-second series and the event log of one run | [`record`] |
 //! | verdict | which runbook incident, how severe, time to detect/recover | [`judge`] |
 //! | report | the record rendered for people and CI | [`report`] |
+//! | fault | a real fault injected and always rolled back | [`fault`] |
 //! | simulator | a faithful stand-in for the SpaceTime service, the default target | [`sim`] |
 //! | API | routes, `/status` body and state numbering shared by simulator and harness | [`api`] |
 
 pub mod api;
 pub mod cli;
+pub mod fault;
 pub mod judge;
 pub mod probe;
 pub mod progress;
@@ -41,5 +43,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(_) => anyhow::bail!("not built yet"),
+        Command::Recover(args) => fault::watchdog::recover(args.journal.as_deref()),
+        Command::Watchdog(args) => match (args.journal, args.hold) {
+            (Some(journal), _) => fault::watchdog::serve(&journal),
+            (None, Some(spec)) => fault::holder::serve(&spec).map(|()| ExitCode::SUCCESS),
+            (None, None) => anyhow::bail!("watchdog needs --journal or --hold"),
+        },
     }
 }

@@ -23,7 +23,8 @@ impl Secret {
 
     /// The token in an environment variable; an unset or empty variable is an error naming the variable.
     pub fn from_env(var: &str) -> anyhow::Result<Self> {
-        let v = std::env::var(var).with_context(|| format!("the token variable {var} is not set; export it or use token_file"))?;
+        let v = std::env::var(var)
+            .with_context(|| format!("the token variable {var} is not set; export it or use token_file"))?;
         let v = v.trim();
         anyhow::ensure!(!v.is_empty(), "the token variable {var} is empty");
         Ok(Self(v.to_owned()))
@@ -31,7 +32,8 @@ impl Secret {
 
     /// The first line of a file.
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the token file {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read the token file {}", path.display()))?;
         let line = text.lines().next().unwrap_or("").trim();
         anyhow::ensure!(!line.is_empty(), "the token file {} is empty", path.display());
         Ok(Self(line.to_owned()))

@@ -23,7 +23,7 @@ mod timeline;
 use serde::{Deserialize, Serialize};
 
 pub use checks::{Check, CheckState};
-pub use expect::{CheckResult, ExpectError, Expectation, Expected, check};
+pub use expect::{CheckResult, Expected, check};
 pub use finding::{Cmp, Evidence, Finding, Incident, Severity, UnknownIncident, UnknownSeverity};
 pub use input::{EndpointSecond, FaultSpan, PhaseSpan, Run, Second, StatusProbe};
 pub use profile::Profile;

@@ -23,8 +23,8 @@ use tokio_util::sync::CancellationToken;
 pub use host::{disk_used_pct, pid_listening_on, resident_mb};
 
 use crate::api::StateMapping;
-use crate::secret::Secret;
 use crate::record::{EventKind, Recorder};
+use crate::secret::Secret;
 use status::{Changes, StatusClient};
 
 /// What to probe and how often.

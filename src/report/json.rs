@@ -19,7 +19,8 @@ pub fn write_json(report: &Report, path: &Path) -> anyhow::Result<()> {
 
 pub fn read_json(path: &Path) -> anyhow::Result<Report> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     let version = v.get("schema_version").and_then(|v| v.as_u64());
     anyhow::ensure!(
         version == Some(u64::from(SCHEMA_VERSION)),

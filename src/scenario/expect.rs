@@ -3,11 +3,12 @@
 //! Closed enums rather than strings, so a typo (`"high_error"`) is a parse error with a line and the list of valid
 //! names, and the judge can match on them exhaustively.
 
-use std::fmt;
 use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use crate::judge::{Expected, Severity};
 
 use super::check::Checker;
 use super::locate::KeyPath;
@@ -18,7 +19,8 @@ use super::locate::KeyPath;
 pub struct Expect {
     /// `healthy` or the runbook incident class the drill must produce.
     #[serde(default)]
-    pub incident: Option<Incident>,
+    #[schemars(with = "Option<String>")]
+    pub incident: Option<Expected>,
     /// The severity the incident must reach (needs `incident`, not `healthy`).
     #[serde(default)]
     pub severity: Option<Severity>,
@@ -35,46 +37,9 @@ pub struct Expect {
     pub recover_within: Option<Duration>,
 }
 
-/// The runbook's incident classes (RUNBOOK "Common Incidents" 1-7), plus the healthy verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Incident {
-    Healthy,
-    /// Incident 1: API completely unresponsive.
-    ApiUnresponsive,
-    /// Incident 2: high error rate.
-    HighErrorRate,
-    /// Incident 3: slow response times.
-    SlowResponses,
-    /// Incident 4: authentication failures.
-    AuthFailures,
-    /// Incident 5: scene loading failures.
-    SceneLoadFailures,
-    /// Incident 6: memory leak.
-    MemoryLeak,
-    /// Incident 7: disk space exhaustion.
-    DiskExhaustion,
-}
-
-/// Severity levels (RUNBOOK "Severity Levels"); `P0` is the worst, and the derived order sorts worst first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-pub enum Severity {
-    P0,
-    P1,
-    P2,
-    P3,
-    P4,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
-    }
-}
-
 pub(super) fn check(c: &mut Checker, at: &KeyPath, expect: &Expect, has_faults: bool) {
     match (expect.incident, expect.severity) {
-        (Some(Incident::Healthy), Some(_)) => c.fail(
+        (Some(Expected::Healthy), Some(_)) => c.fail(
             &at.key("severity"),
             "\"healthy\" has no severity; remove it, or use worst = \"P3\" to tolerate minor findings",
         ),

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 pub use command::{schema, validate_command};
 pub use error::{ErrorKind, LineCol, ScenarioError};
-pub use expect::{Expect, Incident, Severity};
+pub use expect::Expect;
 pub use fault::*;
 pub use model::*;
 pub use thresholds::{Limits, Thresholds};

@@ -1,3 +1,4 @@
+mod faults;
 mod scenario;
 mod sim;
 mod support;

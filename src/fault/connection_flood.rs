@@ -1,0 +1,42 @@
+//! `connection_flood`: hold N idle TCP connections to the target's HTTP port (exhausts the bridge's 100-client limit,
+//! runbook Incident 2), from a holder child so they close when the run ends. Acts from this host, so it is allowed
+//! against a remote target.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::holder::{self, HoldSpec};
+use super::{Fault, FaultContext, FaultErrorKind, Intent};
+
+/// Upper bound on `connections`, well under a default file-descriptor limit.
+const MAX_CONNECTIONS: usize = 10_000;
+
+/// `[fault.connection_flood]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionFloodSpec {
+    /// Idle connections to hold open, 1 to 10000.
+    pub connections: usize,
+}
+
+impl Fault for ConnectionFloodSpec {
+    fn kind(&self) -> &'static str {
+        "connection_flood"
+    }
+    fn describe(&self) -> String {
+        format!("connection_flood: hold {} idle connections to the target's HTTP port", self.connections)
+    }
+    fn preflight(&self, ctx: &FaultContext) -> Result<(), FaultErrorKind> {
+        if !(1..=MAX_CONNECTIONS).contains(&self.connections) {
+            return Err(FaultErrorKind::Refused {
+                what: format!("connections = {}", self.connections),
+                fix: format!("use 1 to {MAX_CONNECTIONS} connections"),
+            });
+        }
+        ctx.target.http_addr().map(drop)
+    }
+    fn inject(&self, ctx: &FaultContext, intent: &mut dyn Intent) -> Result<String, FaultErrorKind> {
+        let addr = ctx.target.http_addr()?;
+        holder::start(ctx, intent, &HoldSpec::Connections { addr, count: self.connections })
+    }
+}

@@ -1,0 +1,41 @@
+//! `cpu_hog`: busy threads on the target's host for the fault's window (runbook Incident 3, scenario A), spun in a
+//! holder child so they load the host, not the run, and stop when the run does.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::holder::{self, HoldSpec};
+use super::{Fault, FaultContext, FaultErrorKind, Intent};
+
+/// Upper bound on `threads`, so a typo cannot fork-bomb the host.
+const MAX_THREADS: usize = 256;
+
+/// `[fault.cpu_hog]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CpuHogSpec {
+    /// Busy threads (each wants one full core), 1 to 256.
+    pub threads: usize,
+}
+
+impl Fault for CpuHogSpec {
+    fn kind(&self) -> &'static str {
+        "cpu_hog"
+    }
+    fn describe(&self) -> String {
+        format!("cpu_hog: spin {} busy threads on this host", self.threads)
+    }
+    fn preflight(&self, ctx: &FaultContext) -> Result<(), FaultErrorKind> {
+        ctx.require_local()?;
+        if !(1..=MAX_THREADS).contains(&self.threads) {
+            return Err(FaultErrorKind::Refused {
+                what: format!("threads = {}", self.threads),
+                fix: format!("use 1 to {MAX_THREADS} threads"),
+            });
+        }
+        Ok(())
+    }
+    fn inject(&self, ctx: &FaultContext, intent: &mut dyn Intent) -> Result<String, FaultErrorKind> {
+        holder::start(ctx, intent, &HoldSpec::Cpu { threads: self.threads })
+    }
+}

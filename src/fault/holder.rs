@@ -1,0 +1,153 @@
+//! Holder children: a fault that holds something in a process (a port, busy threads, idle connections) holds it in a
+//! small child, `spacetime-drill watchdog --hold SPEC`, never in the run itself.
+//!
+//! Why a child: it can be killed by PID from a journal record, its CPU use is the target host's and not the run's,
+//! and it is bound to the run by its stdin pipe: when the run dies, even by SIGKILL, the pipe closes and the holder
+//! exits, so a held port never outlives the run, journal or not.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{FaultContext, FaultErrorKind, Intent, Undo, procfs};
+
+/// How long a holder may take to set up before the fault fails.
+const READY_TIMEOUT: Duration = Duration::from_secs(15);
+/// Per-connection connect timeout for `connection_flood`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What a holder child holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "hold", rename_all = "snake_case")]
+pub enum HoldSpec {
+    /// Listen on 127.0.0.1:`port`; never accept (clients hang), or accept and reset at once.
+    Port { port: u16, accept_close: bool },
+    /// Spin `threads` busy threads.
+    Cpu { threads: usize },
+    /// Open `count` TCP connections to `addr` and send nothing.
+    Connections { addr: SocketAddr, count: usize },
+}
+
+/// A running holder.
+#[derive(Debug)]
+pub struct Held {
+    pub pid: u32,
+    pub start_time: u64,
+    /// What the holder reported once ready, e.g. "holding 100 of 120 connections".
+    pub detail: String,
+}
+
+/// Start a holder and wait until it holds (or failed to).
+pub fn spawn(exe: &Path, spec: &HoldSpec) -> Result<Held, FaultErrorKind> {
+    let json = serde_json::to_string(spec).map_err(|e| FaultErrorKind::io("encoding the holder spec")(e.into()))?;
+    let mut child = Command::new(exe)
+        .args(["watchdog", "--hold", &json])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(FaultErrorKind::io(format!("starting the holder {}", exe.display())))?;
+    let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = stdout.map(|s| BufReader::new(s).read_line(&mut line));
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(READY_TIMEOUT).unwrap_or_else(|_| "no answer in time".into());
+    let pid = child.id();
+    let start_time = procfs::start_time(pid);
+    // The reaper keeps our end of the stdin pipe open for exactly as long as the holder lives.
+    std::thread::spawn(move || {
+        let _stdin = stdin;
+        let _ = child.wait();
+    });
+    match (line.trim().strip_prefix("ready "), start_time) {
+        (Some(detail), Some(start_time)) => Ok(Held { pid, start_time, detail: detail.to_owned() }),
+        _ => {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
+            Err(FaultErrorKind::Command { cmd: format!("hold {json}"), output: line.trim().to_owned() })
+        }
+    }
+}
+
+/// Start a holder for a fault and journal how to stop it. The record follows the start (the PID is not known
+/// before), which is safe because a holder dies with the run anyway; the record is for a rollback while the run lives.
+pub fn start(ctx: &FaultContext, intent: &mut dyn Intent, spec: &HoldSpec) -> Result<String, FaultErrorKind> {
+    let held = spawn(&ctx.exe, spec)?;
+    let undo = Undo::KillHolder { pid: held.pid, start_time: held.start_time };
+    if let Err(e) = intent.record(undo.clone()) {
+        let _ = undo.rollback(None);
+        return Err(e);
+    }
+    Ok(format!("{} (holder pid {})", held.detail, held.pid))
+}
+
+/// The holder child's side: set up, say `ready <detail>` (or `error <why>`) on stdout, hold until stdin closes.
+pub fn serve(spec_json: &str) -> anyhow::Result<()> {
+    let spec: HoldSpec = serde_json::from_str(spec_json)?;
+    let mut out = std::io::stdout();
+    let _held = match hold(&spec) {
+        Ok((held, detail)) => {
+            writeln!(out, "ready {detail}")?;
+            held
+        }
+        Err(e) => {
+            writeln!(out, "error {e}")?;
+            return Err(e.into());
+        }
+    };
+    out.flush()?;
+    // Hold until the run closes the pipe: by rollback (it kills us) or by dying.
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    Ok(())
+}
+
+type Holding = Box<dyn std::any::Any>;
+
+fn hold(spec: &HoldSpec) -> std::io::Result<(Holding, String)> {
+    match *spec {
+        HoldSpec::Port { port, accept_close } => {
+            let listener = TcpListener::bind(("127.0.0.1", port))?;
+            if !accept_close {
+                return Ok((Box::new(listener), format!("listening on 127.0.0.1:{port}, never accepting")));
+            }
+            std::thread::spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    reset(stream);
+                }
+            });
+            Ok((Box::new(()), format!("listening on 127.0.0.1:{port}, resetting every connection")))
+        }
+        HoldSpec::Cpu { threads } => {
+            for _ in 0..threads {
+                std::thread::spawn(|| {
+                    loop {
+                        std::hint::spin_loop();
+                    }
+                });
+            }
+            Ok((Box::new(()), format!("{threads} busy threads")))
+        }
+        HoldSpec::Connections { addr, count } => {
+            let conns: Vec<TcpStream> =
+                (0..count).filter_map(|_| TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).ok()).collect();
+            let detail = format!("holding {} of {count} idle connections to {addr}", conns.len());
+            if conns.is_empty() {
+                return Err(std::io::Error::other(format!("no connection to {addr} succeeded")));
+            }
+            Ok((Box::new(conns), detail))
+        }
+    }
+}
+
+/// Close with a reset (SO_LINGER 0), which is what "the service crashed under me" looks like to a client.
+fn reset(stream: TcpStream) {
+    let linger = nix::libc::linger { l_onoff: 1, l_linger: 0 };
+    let _ = nix::sys::socket::setsockopt(&stream, nix::sys::socket::sockopt::Linger, &linger);
+}

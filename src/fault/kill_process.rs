@@ -1,0 +1,240 @@
+//! `kill_process`: signal one process found by listening port, PID file or exact name: KILL or TERM (a crash,
+//! optionally brought back at rollback), or STOP (a hang, continued at rollback). Runbook Incident 1 scenario A (the
+//! crashed API) and Incident 2 scenario C (the killed DAP).
+
+use std::path::PathBuf;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Fault, FaultContext, FaultErrorKind, Intent, Undo, procfs};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum KillSignal {
+    /// SIGKILL: a crash.
+    #[default]
+    Kill,
+    /// SIGTERM: an orderly stop.
+    Term,
+    /// SIGSTOP: a hang; rollback sends SIGCONT.
+    Stop,
+}
+
+impl KillSignal {
+    fn signal(self) -> Signal {
+        match self {
+            KillSignal::Kill => Signal::SIGKILL,
+            KillSignal::Term => Signal::SIGTERM,
+            KillSignal::Stop => Signal::SIGSTOP,
+        }
+    }
+}
+
+/// `[fault.kill_process]`: exactly one of `port`, `pid_file` and `name`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KillProcessSpec {
+    /// The process listening on this TCP port.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// The process whose PID this file holds.
+    #[serde(default)]
+    pub pid_file: Option<PathBuf>,
+    /// The one process with exactly this name (`/proc/PID/comm`, at most 15 characters).
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub signal: KillSignal,
+    /// After KILL or TERM, bring the process back at rollback: with `restart_command`, or (embedded simulator) by
+    /// restarting it.
+    #[serde(default)]
+    pub restart: bool,
+    /// Shell command that starts the process again (for a real deployment).
+    #[serde(default)]
+    pub restart_command: Option<String>,
+}
+
+impl KillProcessSpec {
+    fn selector(&self) -> String {
+        match (&self.port, &self.pid_file, &self.name) {
+            (Some(p), _, _) => format!("the listener on port {p}"),
+            (_, Some(f), _) => format!("the pid in {}", f.display()),
+            (_, _, Some(n)) => format!("the process named `{n}`"),
+            _ => "?".into(),
+        }
+    }
+
+    /// Find the one process, and check the allow-list lets us signal it; returns its PID and name.
+    fn resolve(&self, ctx: &FaultContext) -> Result<(u32, String), FaultErrorKind> {
+        let not_found = |what: String, fix: &str| FaultErrorKind::NotFound { what, fix: fix.into() };
+        let pids = match (&self.port, &self.pid_file, &self.name) {
+            (Some(port), None, None) => procfs::pids_listening_on(*port),
+            (None, Some(file), None) => {
+                let text = std::fs::read_to_string(file)
+                    .map_err(|e| not_found(format!("cannot read {}: {e}", file.display()), "correct `pid_file`"))?;
+                let pid: u32 = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| not_found(format!("{} does not hold a PID", file.display()), "correct `pid_file`"))?;
+                vec![pid].into_iter().filter(|&p| procfs::start_time(p).is_some()).collect()
+            }
+            (None, None, Some(name)) => procfs::pids_named(name),
+            _ => {
+                return Err(not_found("no single process selector".into(), "give exactly one of port, pid_file, name"));
+            }
+        };
+        let pid = match pids[..] {
+            [pid] => pid,
+            [] => {
+                return Err(not_found(format!("nothing matches {}", self.selector()), "start it, or fix the selector"));
+            }
+            _ => {
+                return Err(FaultErrorKind::Refused {
+                    what: format!("{} matches several processes {pids:?}", self.selector()),
+                    fix: "select one process (a PID file, or a port)".into(),
+                });
+            }
+        };
+        let name = procfs::comm(pid).unwrap_or_default();
+        let allowed = ctx.allow.pids.contains(&pid)
+            || ctx.allow.processes.contains(&name)
+            || self.port.is_some_and(|p| ctx.allow.ports.contains(&p));
+        if !allowed || pid == 1 || pid == std::process::id() {
+            return Err(FaultErrorKind::Refused {
+                what: format!("pid {pid} (`{name}`) is not in the allow-list"),
+                fix: format!("add `{name}` to the allowed processes"),
+            });
+        }
+        Ok((pid, name))
+    }
+}
+
+impl Fault for KillProcessSpec {
+    fn kind(&self) -> &'static str {
+        "kill_process"
+    }
+
+    fn describe(&self) -> String {
+        let after = match (self.signal, self.restart) {
+            (KillSignal::Stop, _) => ", SIGCONT at rollback",
+            (_, true) => ", restarted at rollback",
+            _ => "",
+        };
+        format!("kill_process: send {} to {}{after}", self.signal.signal(), self.selector())
+    }
+
+    fn preflight(&self, ctx: &FaultContext) -> Result<(), FaultErrorKind> {
+        ctx.require_local()?;
+        if self.restart && self.signal == KillSignal::Stop {
+            return Err(FaultErrorKind::Refused {
+                what: "restart with signal STOP".into(),
+                fix: "a stopped process is continued at rollback; drop `restart`".into(),
+            });
+        }
+        if self.restart && self.restart_command.is_none() {
+            ctx.require_service("restart without restart_command")?;
+        }
+        self.resolve(ctx).map(drop)
+    }
+
+    fn inject(&self, ctx: &FaultContext, intent: &mut dyn Intent) -> Result<String, FaultErrorKind> {
+        let (pid, name) = self.resolve(ctx)?;
+        let start_time = procfs::start_time(pid).unwrap_or_default();
+        let signal = self.signal.signal();
+        match (self.signal, self.restart, &self.restart_command) {
+            (KillSignal::Stop, _, _) => intent.record(Undo::ContinueProcess { pid, start_time })?,
+            (_, true, Some(cmd)) => intent.record(Undo::RunCommand { cmd: cmd.clone() })?,
+            (_, true, None) => intent.record(Undo::ReviveProcess { pid, name: name.clone() })?,
+            (_, false, _) => {}
+        }
+        kill(Pid::from_raw(pid as i32), signal)
+            .map_err(|e| FaultErrorKind::io(format!("sending {signal} to pid {pid}"))(e.into()))?;
+        Ok(format!("sent {signal} to pid {pid} (`{name}`)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Child, Command};
+
+    use super::super::{Allow, testutil};
+    use super::*;
+
+    /// A `sleep 30` under a unique name (so only it matches), killed with its group on drop.
+    struct Sleeper {
+        child: Child,
+        name: String,
+        dir: tempfile::TempDir,
+    }
+
+    impl Sleeper {
+        fn start() -> Sleeper {
+            let dir = tempfile::tempdir().unwrap();
+            let name = format!("sdslp{}", rand::random::<u32>() % 1_000_000);
+            let exe = dir.path().join(&name);
+            std::fs::copy("/bin/sleep", &exe).unwrap();
+            let child = Command::new(&exe).arg("30").process_group(0).spawn().unwrap();
+            assert!(testutil::eventually(|| procfs::comm(child.id()).as_deref() == Some(name.as_str())));
+            Sleeper { child, name, dir }
+        }
+        fn state(&self) -> char {
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+            stat[stat.rfind(')').unwrap() + 2..].chars().next().unwrap()
+        }
+    }
+
+    impl Drop for Sleeper {
+        fn drop(&mut self) {
+            let _ = nix::sys::signal::killpg(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
+            let _ = self.child.wait();
+        }
+    }
+
+    fn spec(signal: KillSignal) -> KillProcessSpec {
+        KillProcessSpec { port: None, pid_file: None, name: None, signal, restart: false, restart_command: None }
+    }
+
+    #[test]
+    fn stop_by_pid_file_then_cont_on_rollback() {
+        let s = Sleeper::start();
+        let pid_file = s.dir.path().join("pid");
+        std::fs::write(&pid_file, format!("{}\n", s.child.id())).unwrap();
+        let spec = KillProcessSpec { pid_file: Some(pid_file), ..spec(KillSignal::Stop) };
+        let refused = spec.preflight(&testutil::ctx(Allow::default())).unwrap_err().to_string();
+        assert!(refused.contains("not in the allow-list") && refused.contains(&s.name), "{refused}");
+        let ctx = testutil::ctx(Allow { processes: vec![s.name.clone()], ..Allow::default() });
+        spec.preflight(&ctx).unwrap();
+        let mut undo = Vec::new();
+        spec.inject(&ctx, &mut undo).unwrap();
+        assert!(testutil::eventually(|| s.state() == 'T'), "stopped");
+        testutil::rollback(undo);
+        assert!(testutil::eventually(|| s.state() == 'S'), "continued");
+    }
+
+    #[test]
+    fn kill_by_name() {
+        let mut s = Sleeper::start();
+        let spec = KillProcessSpec { name: Some(s.name.clone()), ..spec(KillSignal::Kill) };
+        let ctx = testutil::ctx(Allow { pids: vec![s.child.id()], ..Allow::default() });
+        spec.preflight(&ctx).unwrap();
+        let mut undo = Vec::new();
+        let detail = spec.inject(&ctx, &mut undo).unwrap();
+        assert!(detail.contains("SIGKILL"), "{detail}");
+        assert!(undo.is_empty(), "a kill without restart has nothing to undo");
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(s.child.wait().unwrap().signal(), Some(9));
+    }
+
+    #[test]
+    fn preflight_names_a_port_nothing_listens_on() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let spec = KillProcessSpec { port: Some(port), ..spec(KillSignal::Term) };
+        let ctx = testutil::ctx(Allow { ports: vec![port], ..Allow::default() });
+        let e = spec.preflight(&ctx).unwrap_err().to_string();
+        assert!(e.contains(&format!("nothing matches the listener on port {port}")) && e.contains("fix:"), "{e}");
+    }
+}

@@ -1,0 +1,231 @@
+//! Faults that act for real on the target, and the machinery that guarantees they are undone.
+//!
+//! Each kind lives in its own file behind the small [`Fault`] trait: `preflight` checks everything a fault will touch
+//! and changes nothing; `inject` makes the change, but only after it has written what undoes it to the crash
+//! [`journal`] through an [`Intent`]. The undo itself is plain data ([`Undo`]), so the run, the [`watchdog`] left
+//! behind by a run killed with SIGKILL, and `spacetime-drill recover` all roll back the same way. The
+//! [`runner::Injector`] is what the orchestrator drives: preflight all, inject at a phase start, roll back at the phase
+//! end or the TTL, and always on drop, error, signal or panic.
+//!
+//! What this module must not do: act on anything the scenario's allow-list ([`Allow`]) does not name, or hold a
+//! resource in a way that can outlive the run (in-process holders run in a child that dies with the run, see
+//! [`holder`]).
+
+pub mod command;
+pub mod connection_flood;
+pub mod cpu_hog;
+pub mod disk_fill;
+pub mod exec;
+pub mod holder;
+pub mod journal;
+pub mod kill_process;
+pub mod noop;
+pub mod port_conflict;
+pub mod procfs;
+pub mod runner;
+pub mod service;
+mod spec;
+pub mod undo;
+pub mod watchdog;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use journal::{Journal, JournalError, ensure_clean};
+pub use runner::{FaultEvent, FaultEventKind, Injector, RollbackGuard};
+pub use spec::FaultSpec;
+pub use undo::Undo;
+
+/// One fault kind. Kept minimal on purpose: anything a kind needs beyond this goes in its own file.
+pub trait Fault: Send + Sync {
+    /// The `[fault.<kind>]` table name, e.g. `disk_fill`.
+    fn kind(&self) -> &'static str;
+    /// One line saying what the fault would do, for logs and `--dry-run`.
+    fn describe(&self) -> String;
+    /// Resolve and check everything the fault will touch (allow-list, existence, permissions); change nothing.
+    fn preflight(&self, ctx: &FaultContext) -> Result<(), FaultErrorKind>;
+    /// Make the change. Every undo is handed to `intent` *before* the change it undoes, so a crash at any instant
+    /// leaves a journal that restores everything. Returns a one-line detail for the event log.
+    fn inject(&self, ctx: &FaultContext, intent: &mut dyn Intent) -> Result<String, FaultErrorKind>;
+}
+
+/// Where a fault writes its undo records before acting (the runner journals and fsyncs each one).
+pub trait Intent {
+    fn record(&mut self, undo: Undo) -> Result<(), FaultErrorKind>;
+}
+
+/// Starts and stops the embedded simulator for faults that must restart it; provided by the orchestrator, absent for
+/// a remote target and during journal replay (the simulator ends with the run that started it).
+pub trait ServiceControl: Send + Sync {
+    /// Stop the whole service and wait until its ports are free.
+    fn stop(&self) -> Result<(), String>;
+    /// Start it again; a taken port makes it fall back as the real bridge does.
+    fn start(&self) -> Result<(), String>;
+    /// Bring back one process of the service that a fault killed (the service itself, or a peer such as the DAP).
+    fn revive(&self, pid: u32, name: &str) -> Result<(), String>;
+}
+
+/// The blast radius: what destructive faults may touch. The embedded simulator's data dir, ports and PIDs belong in
+/// here too (the orchestrator adds them).
+#[derive(Debug, Clone, Default)]
+pub struct Allow {
+    /// Directories (and everything under them) that may be filled or altered.
+    pub paths: Vec<PathBuf>,
+    /// TCP ports that may be held, or whose listener may be killed.
+    pub ports: Vec<u16>,
+    /// Exact process names (`/proc/PID/comm`) that may be signalled.
+    pub processes: Vec<String>,
+    /// PIDs that may be signalled (the embedded simulator's processes).
+    pub pids: Vec<u32>,
+}
+
+impl Allow {
+    /// Whether `path` (canonicalized) lies under an allowed directory.
+    pub fn allows_path(&self, path: &Path) -> bool {
+        self.paths.iter().any(|p| p.canonicalize().is_ok_and(|p| path.starts_with(p)))
+    }
+}
+
+/// Where the service under test runs.
+#[derive(Debug, Clone)]
+pub struct TargetHost {
+    /// Host name or address of the HTTP API.
+    pub host: String,
+    /// HTTP API port (what `connection_flood` connects to).
+    pub http_port: u16,
+}
+
+impl TargetHost {
+    /// Local means this machine: faults acting on ports, files and processes make sense only then.
+    pub fn is_local(&self) -> bool {
+        matches!(self.host.as_str(), "localhost" | "127.0.0.1" | "::1" | "[::1]")
+    }
+
+    pub fn http_addr(&self) -> Result<SocketAddr, FaultErrorKind> {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        (host, self.http_port).to_socket_addrs().ok().and_then(|mut a| a.next()).ok_or_else(|| {
+            FaultErrorKind::NotFound {
+                what: format!("target host `{}` does not resolve", self.host),
+                fix: "check the target URL".into(),
+            }
+        })
+    }
+}
+
+/// Everything a fault may consult: its limits and the handles it acts through.
+#[derive(Clone)]
+pub struct FaultContext {
+    /// The `spacetime-drill` binary, run as holder and watchdog children.
+    pub exe: PathBuf,
+    pub allow: Allow,
+    pub target: TargetHost,
+    /// The embedded simulator, when the run started one.
+    pub service: Option<Arc<dyn ServiceControl>>,
+}
+
+impl FaultContext {
+    /// Refuse a fault that acts on this machine when the target is elsewhere (use `exec` or `service` for that).
+    pub fn require_local(&self) -> Result<(), FaultErrorKind> {
+        if self.target.is_local() {
+            return Ok(());
+        }
+        Err(FaultErrorKind::Refused {
+            what: format!("the target `{}` is not on this machine, and this fault acts locally", self.target.host),
+            fix: "use an `exec` or `service` fault to act on a remote host".into(),
+        })
+    }
+
+    pub fn require_service(&self, why: &str) -> Result<&dyn ServiceControl, FaultErrorKind> {
+        self.service.as_deref().ok_or_else(|| FaultErrorKind::Refused {
+            what: format!("{why} needs the embedded simulator, and this run targets an external service"),
+            fix: "give a restart command, or restart it with a `service` fault".into(),
+        })
+    }
+
+    pub fn require_port(&self, port: u16) -> Result<(), FaultErrorKind> {
+        if self.allow.ports.contains(&port) {
+            return Ok(());
+        }
+        Err(FaultErrorKind::Refused {
+            what: format!("port {port} is not in the allow-list"),
+            fix: format!("add {port} to the scenario's allowed ports"),
+        })
+    }
+}
+
+/// What went wrong in one fault kind; the runner adds the fault's name ([`FaultError`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FaultErrorKind {
+    /// The blast radius or the target forbids it.
+    #[error("refused: {what}; fix: {fix}")]
+    Refused { what: String, fix: String },
+    /// Something the fault needs does not exist.
+    #[error("{what}; fix: {fix}")]
+    NotFound { what: String, fix: String },
+    #[error("{action}: {source}")]
+    Io {
+        action: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A configured command failed; `output` holds its exit status and output.
+    #[error("command `{cmd}` failed: {output}")]
+    Command { cmd: String, output: String },
+    #[error("journal: {0}")]
+    Journal(#[from] JournalError),
+}
+
+impl FaultErrorKind {
+    pub fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
+        let action = action.into();
+        move |source| Self::Io { action, source }
+    }
+}
+
+/// A failure of one named fault; says whether its undo is still pending in the journal.
+#[derive(Debug, thiserror::Error)]
+#[error("fault `{fault}`: {kind}{}", if *.rollback_pending { " (its rollback is still pending: run `spacetime-drill recover`)" } else { "" })]
+pub struct FaultError {
+    pub fault: String,
+    pub kind: FaultErrorKind,
+    pub rollback_pending: bool,
+}
+
+/// Shared by the kinds' unit tests: a local context and an intent that just collects.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::*;
+
+    pub fn ctx(allow: Allow) -> FaultContext {
+        let target = TargetHost { host: "127.0.0.1".into(), http_port: 1 };
+        FaultContext { exe: PathBuf::from("/nonexistent"), allow, target, service: None }
+    }
+
+    impl Intent for Vec<Undo> {
+        fn record(&mut self, undo: Undo) -> Result<(), FaultErrorKind> {
+            self.push(undo);
+            Ok(())
+        }
+    }
+
+    /// Roll back collected records newest first, as the runner does.
+    pub fn rollback(undo: Vec<Undo>) {
+        for u in undo.into_iter().rev() {
+            u.rollback(None).unwrap();
+        }
+    }
+
+    /// Poll `f` until true or 5 s pass.
+    pub fn eventually(mut f: impl FnMut() -> bool) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        false
+    }
+}

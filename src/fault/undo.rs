@@ -1,0 +1,80 @@
+//! The undo records: plain, serializable data, so that the run, the watchdog and `recover` undo a fault the same way.
+//!
+//! Every rollback is idempotent and tolerates "the change never happened": a record is journaled *before* its change,
+//! so a crash between the two leaves a record whose rollback must find nothing to do and succeed.
+
+use std::io::ErrorKind;
+use std::path::PathBuf;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+
+use super::{FaultErrorKind, ServiceControl, command, procfs};
+
+/// How to undo one change. Kinds that alter files (scene, key_rotation) add a `RestoreFile` variant here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "undo", rename_all = "snake_case")]
+pub enum Undo {
+    /// A file the fault creates (a ballast); rollback deletes it if it exists.
+    DeleteFile { path: PathBuf },
+    /// A process the fault stopped (SIGSTOP); rollback continues it if it is still the same process.
+    ContinueProcess { pid: u32, start_time: u64 },
+    /// A holder child (held port, busy threads, idle connections); rollback kills it if it is still the same process.
+    /// Holders also exit by themselves when the run that started them dies.
+    KillHolder { pid: u32, start_time: u64 },
+    /// A shell command that undoes the change (`exec` rollback, `service` start, a restart command).
+    RunCommand { cmd: String },
+    /// The embedded simulator must be restarted (back on its own ports).
+    RestartService,
+    /// A process of the embedded simulator was killed and must be brought back.
+    ReviveProcess { pid: u32, name: String },
+}
+
+impl Undo {
+    /// Undo the change; a second call, or a call for a change that never happened, does nothing and succeeds.
+    /// `service` is the embedded simulator when called by the live run; replay passes `None`, because the simulator
+    /// ended with the run that started it. Returns a one-line detail for the event log.
+    pub fn rollback(&self, service: Option<&dyn ServiceControl>) -> Result<String, FaultErrorKind> {
+        match self {
+            Undo::DeleteFile { path } => match std::fs::remove_file(path) {
+                Ok(()) => Ok(format!("deleted {}", path.display())),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(format!("{} was already gone", path.display())),
+                Err(e) => Err(FaultErrorKind::io(format!("deleting {}", path.display()))(e)),
+            },
+            Undo::ContinueProcess { pid, start_time } => signal_same(*pid, *start_time, Signal::SIGCONT),
+            Undo::KillHolder { pid, start_time } => signal_same(*pid, *start_time, Signal::SIGKILL),
+            Undo::RunCommand { cmd } => command::run(cmd),
+            Undo::RestartService => match service {
+                Some(s) => {
+                    s.stop().and_then(|()| s.start()).map_err(|e| command_error("restart the simulator", e))?;
+                    Ok("restarted the simulator".into())
+                }
+                None => Ok("nothing to do: the embedded simulator ended with its run".into()),
+            },
+            Undo::ReviveProcess { pid, name } => match service {
+                Some(s) => {
+                    s.revive(*pid, name).map_err(|e| command_error(&format!("revive {name}"), e))?;
+                    Ok(format!("revived {name} (was pid {pid})"))
+                }
+                None => Ok("nothing to do: the embedded simulator ended with its run".into()),
+            },
+        }
+    }
+}
+
+fn command_error(cmd: &str, output: String) -> FaultErrorKind {
+    FaultErrorKind::Command { cmd: cmd.into(), output }
+}
+
+/// Signal `pid` only if it is the process the record was made for: a PID reused by another process is left alone.
+fn signal_same(pid: u32, start_time: u64, signal: Signal) -> Result<String, FaultErrorKind> {
+    if procfs::start_time(pid) != Some(start_time) {
+        return Ok(format!("pid {pid} is gone"));
+    }
+    match kill(Pid::from_raw(pid as i32), signal) {
+        Ok(()) => Ok(format!("sent {signal} to pid {pid}")),
+        Err(nix::errno::Errno::ESRCH) => Ok(format!("pid {pid} is gone")),
+        Err(e) => Err(FaultErrorKind::io(format!("sending {signal} to pid {pid}"))(e.into())),
+    }
+}

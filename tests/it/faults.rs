@@ -1,0 +1,176 @@
+//! Faults against real ports, files and processes, and the guarantees around them: the journal replayed by
+//! `recover`, preflight errors that name the fault and the fix, and (in `interrupt`) a run killed by a signal while
+//! faults are held leaves nothing behind.
+
+mod holders;
+mod interrupt;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use spacetime_drill::fault::disk_fill::DiskFillSpec;
+use spacetime_drill::fault::kill_process::{KillProcessSpec, KillSignal};
+use spacetime_drill::fault::port_conflict::{PortConflictSpec, PortMode};
+use spacetime_drill::fault::runner::Planned;
+use spacetime_drill::fault::{Allow, FaultContext, FaultSpec, Injector, Journal, TargetHost, Undo, ensure_clean};
+
+pub const EXE: &str = env!("CARGO_BIN_EXE_spacetime-drill");
+
+pub fn ctx(allow: Allow) -> FaultContext {
+    let target = TargetHost { host: "127.0.0.1".into(), http_port: 1 };
+    FaultContext { exe: EXE.into(), allow, target, service: None }
+}
+
+pub fn injector(journal: &Path, allow: Allow, faults: Vec<(&str, FaultSpec)>) -> Injector {
+    let planned = faults
+        .into_iter()
+        .map(|(name, spec)| Planned { name: name.into(), fault: spec.build(), ttl: Duration::from_secs(600) })
+        .collect();
+    Injector::new(ensure_clean(journal).unwrap(), ctx(allow), planned, false)
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Poll `f` until it holds or `within` passes.
+pub fn eventually(within: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    f()
+}
+
+/// A small tmpfs (needs root; `None` and a message otherwise), unmounted on drop.
+pub struct Tmpfs(pub tempfile::TempDir);
+
+impl Tmpfs {
+    pub fn mount(size: &str) -> Option<Tmpfs> {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: mounting a tmpfs needs root");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut mount = Command::new("mount");
+        mount.args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(dir.path());
+        assert!(mount.status().unwrap().success());
+        Some(Tmpfs(dir))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        std::fs::read_dir(self.0.path()).unwrap().next().is_none()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.0.path()).status();
+    }
+}
+
+fn port_fault(port: u16, mode: PortMode) -> FaultSpec {
+    FaultSpec::PortConflict(PortConflictSpec { port, mode, restart: false })
+}
+
+#[test]
+fn port_conflict_listen_hangs_clients_and_rollback_frees_the_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let allow = Allow { ports: vec![port], ..Allow::default() };
+    let inj = injector(&dir.path().join("j"), allow, vec![("squat", port_fault(port, PortMode::Listen))]);
+    inj.preflight_all().unwrap();
+    inj.inject("squat").unwrap();
+    assert_eq!(TcpListener::bind(("127.0.0.1", port)).unwrap_err().kind(), ErrorKind::AddrInUse);
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.write_all(b"GET /status HTTP/1.1\r\n\r\n").unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let e = c.read(&mut [0u8; 16]).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut), "the request hangs: {e}");
+    inj.rollback("squat").unwrap();
+    assert!(eventually(Duration::from_secs(2), || TcpListener::bind(("127.0.0.1", port)).is_ok()));
+    assert!(!inj.journal_dirty());
+}
+
+#[test]
+fn port_conflict_accept_close_resets_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let allow = Allow { ports: vec![port], ..Allow::default() };
+    let inj = injector(&dir.path().join("j"), allow, vec![("reset", port_fault(port, PortMode::AcceptClose))]);
+    inj.inject("reset").unwrap();
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let e = c.read(&mut [0u8; 16]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ConnectionReset);
+    drop(inj.guard());
+    assert!(eventually(Duration::from_secs(2), || TcpListener::bind(("127.0.0.1", port)).is_ok()));
+}
+
+#[test]
+fn preflight_names_each_bad_fault_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let by_port = KillProcessSpec {
+        port: Some(port),
+        pid_file: None,
+        name: None,
+        signal: KillSignal::Kill,
+        restart: false,
+        restart_command: None,
+    };
+    let fill =
+        |path: &Path| FaultSpec::DiskFill(DiskFillSpec { path: path.into(), percent: Some(90.0), free_bytes: None });
+    let faults = vec![
+        ("dap-crash", FaultSpec::KillProcess(by_port)),
+        ("fill-elsewhere", fill(dir.path())),
+        ("fill-root", fill(Path::new("/"))),
+    ];
+    let journal = dir.path().join("j");
+    let inj = injector(&journal, Allow { ports: vec![port], ..Allow::default() }, faults);
+    let e = inj.preflight_all().unwrap_err().to_string();
+    for needle in [
+        "fault `dap-crash`",
+        &format!("nothing matches the listener on port {port}"),
+        "fault `fill-elsewhere`",
+        "fault `fill-root`",
+        "root filesystem",
+        "fix:",
+    ] {
+        assert!(e.contains(needle), "{needle:?} missing from: {e}");
+    }
+    assert_eq!(std::fs::metadata(&journal).unwrap().len(), 0, "nothing journaled, nothing changed");
+}
+
+/// Leave a journal as a crashed run would: an intent whose change was made.
+fn crashed_run(journal: &Path, ballast: &Path) {
+    let mut j = Journal::open(journal).unwrap();
+    j.intend("fill", &Undo::DeleteFile { path: ballast.to_owned() }).unwrap();
+    std::fs::write(ballast, b"ballast").unwrap();
+}
+
+fn recover(journal: &Path) -> (bool, String) {
+    let out = Command::new(EXE).arg("recover").env("SPACETIME_DRILL_JOURNAL", journal).output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn recover_replays_a_crashed_run_and_a_second_recover_is_a_no_op() {
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, ballast): (PathBuf, PathBuf) = (dir.path().join("state/journal.jsonl"), dir.path().join("ballast"));
+    crashed_run(&journal, &ballast);
+    let refused = ensure_clean(&journal).err().unwrap().to_string();
+    assert!(refused.contains("run `spacetime-drill recover`"), "{refused}");
+    let (ok, out) = recover(&journal);
+    assert!(ok && out.contains("1 rolled back") && out.contains("deleted"), "{out}");
+    assert!(!ballast.exists());
+    let (ok, out) = recover(&journal);
+    assert!(ok && out.contains("nothing to recover"), "{out}");
+    ensure_clean(&journal).unwrap();
+}
