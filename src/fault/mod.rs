@@ -21,6 +21,7 @@ pub mod journal;
 pub mod kill_process;
 pub mod noop;
 pub mod port_conflict;
+pub mod proxy;
 pub mod procfs;
 pub mod runner;
 pub mod service;
