@@ -16,6 +16,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod load;
 pub mod record;
 pub mod scenario;
 pub mod sim;
