@@ -158,12 +158,14 @@ impl Client {
     }
 }
 
-/// A request that got no response. On a connection opened for it, a reset means the server accepted and hung up
-/// without reading (the kernel answers unread data with RST instead of FIN): the same "closed without response" as
-/// a clean close, e.g. the bridge's 101st connection. Which of the two the client sees is a race, so they are one.
+/// A request that got no response. On a connection opened for it, a server that accepts and hangs up (the bridge's
+/// 101st connection) shows as one of three things depending on who wins the race: a clean EOF, a reset (the kernel
+/// answers unread request bytes with RST instead of FIN), or hyper cancelling the request because the connection
+/// closed before it was written. All three are the same fact, "closed without response".
 fn unanswered(e: &hyper::Error, fresh: bool) -> Outcome {
     match classify_error(e) {
         Outcome::Reset if fresh => Outcome::ClosedWithoutResponse,
+        Outcome::OtherError if e.is_canceled() => Outcome::ClosedWithoutResponse,
         o => o,
     }
 }

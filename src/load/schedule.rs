@@ -44,7 +44,7 @@ impl Iterator for Arrivals {
         let t = 2.0 * k / (self.r0 + disc.sqrt());
         // 0/0 is the first arrival of a ramp from 0: it is due at the phase start.
         let t = if t.is_nan() { 0.0 } else { t };
-        if !(t < self.end) || (self.r0 == 0.0 && self.a == 0.0) {
+        if t >= self.end || (self.r0 == 0.0 && self.a == 0.0) {
             return None;
         }
         self.k += 1;
