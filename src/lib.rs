@@ -20,13 +20,16 @@ pub mod api;
 pub mod cli;
 pub mod fault;
 pub mod judge;
+pub mod load;
 pub mod probe;
 pub mod progress;
 pub mod record;
 pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod secret;
 pub mod sim;
+pub mod target;
 pub mod telemetry;
 
 use std::process::ExitCode;
@@ -42,7 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", scenario::schema());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run(_) => anyhow::bail!("not built yet"),
+        Command::Run(args) => run::main(args),
         Command::Recover(args) => fault::watchdog::recover(args.journal.as_deref()),
         Command::Watchdog(args) => match (args.journal, args.hold) {
             (Some(journal), _) => fault::watchdog::serve(&journal),

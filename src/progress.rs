@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::ServiceState;
-use crate::record::{EndpointRecord, Recorder, SecondRecord};
+use crate::record::{Hist, Recorder, SecondRecord};
 
 /// How often a non-terminal gets a line.
 const PLAIN_EVERY: u32 = 5;
@@ -82,18 +82,14 @@ fn state(s: Option<ServiceState>) -> &'static str {
 }
 
 fn status_line(phase: &str, s: &SecondRecord) -> String {
-    let mut all = EndpointRecord::default();
+    let (count, errors) = s.endpoints.iter().fold((0, 0), |(c, e), x| (c + x.count, e + x.errors));
+    let mut latency = Hist::coarse();
     for e in &s.endpoints {
-        all.add(e);
+        latency.add(&e.latency.expand(2));
     }
-    let err = if all.count() == 0 { 0.0 } else { all.errors() as f64 * 100.0 / all.count() as f64 };
-    let p95 = all.latency.quantile(0.95).map_or_else(|| "-".into(), |v| format!("{:.1}ms", v as f64 / 1000.0));
+    let err = if count == 0 { 0.0 } else { errors as f64 * 100.0 / count as f64 };
+    let p95 = latency.quantile(0.95).map_or_else(|| "-".into(), |v| format!("{:.1}ms", v as f64 / 1000.0));
     let fps = s.fps_mean.map_or_else(|| "-".into(), |f| format!("{f:.0}"));
     let (dap, lsp) = s.status.as_ref().map_or((None, None), |st| (st.dap, st.lsp));
-    format!(
-        "{phase} | {} req/s | p95 {p95} | err {err:.1}% | fps {fps} | dap {} lsp {}",
-        all.count(),
-        state(dap),
-        state(lsp)
-    )
+    format!("{phase} | {count} req/s | p95 {p95} | err {err:.1}% | fps {fps} | dap {} lsp {}", state(dap), state(lsp))
 }

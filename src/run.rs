@@ -18,11 +18,11 @@ use crate::cli::RunArgs;
 use crate::load::LoadPlan;
 use crate::probe::ProbePlan;
 use crate::progress::Progress;
-use crate::telemetry::WatchOptions;
 use crate::record::{EventKind, Recorder};
 use crate::report::{self, Report, RunStatus, ScenarioInfo, TargetInfo, Tool};
 use crate::scenario::Scenario;
 use crate::target::Target;
+use crate::telemetry::WatchOptions;
 
 /// How long stopped tasks get to finish their in-flight work before the report is written without them.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -101,8 +101,11 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
     });
 
     let stop_load = interrupt.child_token();
-    let plan = LoadPlan::from_scenario(file, &target.http, target.token.clone(), start);
-    let load = tokio::spawn(crate::load::run(plan, rec.clone(), stop_load.clone()));
+    let plan = LoadPlan::from_scenario(file, &target.http, target.token.clone())?;
+    let load = {
+        let (rec, cancel) = (rec.clone(), stop_load.clone());
+        tokio::spawn(async move { crate::load::run(&plan, rec, start, cancel).await })
+    };
 
     let stop_progress = CancellationToken::new();
     let walk = async {

@@ -2,12 +2,14 @@
 //! scenario or the command line, with its token.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::api::StateMapping;
 use crate::scenario::Scenario;
 use crate::secret::Secret;
+use crate::sim::auth;
 use crate::sim::launch::{SimOptions, SimProcess};
 
 pub struct Target {
@@ -20,7 +22,7 @@ pub struct Target {
     /// A path whose filesystem usage is watched by default (the simulator's data directory).
     pub disk_path: Option<PathBuf>,
     /// Holds the embedded simulator for the run's lifetime; dropping it kills its process group.
-    pub embedded: Option<SimProcess>,
+    pub embedded: Option<Embedded>,
 }
 
 impl Target {
@@ -35,7 +37,9 @@ impl Target {
         };
         let token = match declared {
             Some(t) if t.token_env.is_some() => Some(Secret::from_env(t.token_env.as_deref().unwrap_or_default())?),
-            Some(t) if t.token_file.is_some() => Some(Secret::from_file(t.token_file.as_deref().unwrap_or(&PathBuf::new()))?),
+            Some(t) if t.token_file.is_some() => {
+                Some(Secret::from_file(t.token_file.as_deref().unwrap_or(&PathBuf::new()))?)
+            }
             _ => None,
         };
         Ok(Target {
@@ -52,9 +56,25 @@ impl Target {
     fn embedded(scenario: &Scenario) -> anyhow::Result<Target> {
         let exe = std::env::current_exe().context("cannot find this program to start the simulator")?;
         let sim = &scenario.file.sim;
-        let opts = SimOptions { auth: sim.auth, frame_work_ms: sim.frame_work_ms, leak_bytes_per_request: sim.leak_bytes_per_request };
-        let process = SimProcess::spawn(&exe, &opts).context("cannot start the embedded simulator")?;
-        let token = process.mint_token()?;
+        let secrets = tempfile::Builder::new().prefix("spacetime-drill-secret-").tempdir()?;
+        let mut extra_args = Vec::new();
+        if sim.frame_work_ms > 0.0 {
+            extra_args.extend(["--frame-work-ms".to_owned(), sim.frame_work_ms.to_string()]);
+        }
+        if sim.leak_bytes_per_request > 0 {
+            extra_args.extend(["--leak-bytes-per-request".to_owned(), sim.leak_bytes_per_request.to_string()]);
+        }
+        let token = if sim.auth {
+            let secret: [u8; 32] = rand::random();
+            let path = secrets.path().join("jwt.secret");
+            std::fs::write(&path, hex(&secret))?;
+            extra_args.extend(["--jwt-secret-file".to_owned(), path.display().to_string()]);
+            Some(Secret::new(auth::mint(hex(&secret).as_bytes(), TOKEN_TTL, None)?))
+        } else {
+            None
+        };
+        let process = SimProcess::spawn(&exe, &SimOptions { extra_args, ..SimOptions::default() })
+            .context("cannot start the embedded simulator")?;
         Ok(Target {
             http: process.http_url(),
             telemetry: Some(process.telemetry_url()),
@@ -62,7 +82,20 @@ impl Target {
             state_mapping: StateMapping::Legacy,
             pid: Some(process.ports.pids.bridge),
             disk_path: Some(scenario.file.probe.disk_path.clone().unwrap_or_else(|| process.data_dir.clone())),
-            embedded: Some(process),
+            embedded: Some(Embedded { process, secrets }),
         })
     }
+}
+
+/// The embedded simulator and the directory holding its JWT secret, both removed when the run ends.
+pub struct Embedded {
+    pub process: SimProcess,
+    pub secrets: tempfile::TempDir,
+}
+
+/// Long enough for any run; the secret dies with the run anyway.
+const TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -117,6 +117,8 @@ fn start(exe: &Path, opts: &SimOptions, data_dir: &Path, scratch: &Path, http: u
         cmd.arg("--project-dir").arg(p);
     }
     cmd.args(&opts.extra_args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr).process_group(0);
+    // An embedded simulator must not outlive a run killed with SIGKILL.
+    die_with_parent(&mut cmd);
     let mut child = cmd.spawn().with_context(|| format!("cannot start {}", exe.display()))?;
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
@@ -136,5 +138,20 @@ fn start(exe: &Path, opts: &SimOptions, data_dir: &Path, scratch: &Path, http: u
             anyhow::bail!("the simulator {why}; its stderr:\n{err}");
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Have the kernel SIGKILL the child when the thread that spawned it dies (`PR_SET_PDEATHSIG`), so no simulator
+/// process outlives whoever started it, even one killed with SIGKILL. Spawn from a long-lived thread: the signal
+/// follows the spawning *thread*, not the process.
+pub(crate) fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }

@@ -39,7 +39,7 @@
 //!   one, so slow frames show as low FPS and scheduling hiccups do not.
 //! - The secret file is re-read every frame; whitespace around the secret is ignored.
 
-mod auth;
+pub mod auth;
 mod bridge;
 pub mod dap;
 mod datalog;

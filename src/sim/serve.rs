@@ -3,7 +3,6 @@
 
 use std::io::ErrorKind;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::Arc;
@@ -177,15 +176,7 @@ impl PeerChild {
             .arg(project_dir)
             .arg("--port-file")
             .arg(&port_file);
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        super::launch::die_with_parent(&mut cmd);
         let child = cmd.spawn().with_context(|| format!("cannot start the {name} child"))?;
         Ok(PeerChild { name, child, port_file })
     }

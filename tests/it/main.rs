@@ -1,4 +1,6 @@
 mod faults;
+mod load;
+mod run;
 mod scenario;
 mod sim;
 mod support;

@@ -43,7 +43,8 @@ fn ci_gate_counts_match_rate_times_duration() {
     assert_eq!(report["schema_version"], 1);
     assert_eq!(report["status"], "completed");
     assert_eq!(report["target"]["embedded"], true);
-    let scenario: toml::Table = toml::from_str(&std::fs::read_to_string(repo("scenarios/ci-gate.toml")).unwrap()).unwrap();
+    let scenario: toml::Table =
+        toml::from_str(&std::fs::read_to_string(repo("scenarios/ci-gate.toml")).unwrap()).unwrap();
     let base_rate = scenario["load"]["rate"].as_float().or(scenario["load"]["rate"].as_integer().map(|r| r as f64));
     for (phase, summary) in scenario["phase"].as_array().unwrap().iter().zip(report["phases"].as_array().unwrap()) {
         let rate = phase.get("load").and_then(|l| l.get("rate")).and_then(|r| r.as_float()).or(base_rate).unwrap();
@@ -111,7 +112,8 @@ duration = "2s"
     drop(guard);
     assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
     let report = std::fs::read_to_string(out.join("report.json")).unwrap();
-    for (what, text) in [("stdout", String::from_utf8_lossy(&o.stdout)), ("stderr", String::from_utf8_lossy(&o.stderr))] {
+    for (what, text) in [("stdout", String::from_utf8_lossy(&o.stdout)), ("stderr", String::from_utf8_lossy(&o.stderr))]
+    {
         assert!(!text.contains(&token), "token leaked on {what}");
     }
     assert!(!report.contains(&token), "token leaked into the report");
@@ -156,7 +158,8 @@ struct KillOnDrop<'a>(&'a mut std::process::Child);
 
 impl Drop for KillOnDrop<'_> {
     fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.0.id() as i32), nix::sys::signal::Signal::SIGTERM);
+        let _ =
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.0.id() as i32), nix::sys::signal::Signal::SIGTERM);
         let _ = self.0.wait();
     }
 }
