@@ -143,6 +143,8 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
         duration_s: end.duration_since(start).as_secs_f64(),
         status,
         phases: report::summarize(&record),
+        verdict: None,
+        expectations: Vec::new(),
         record,
     })
 }

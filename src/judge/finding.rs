@@ -58,7 +58,9 @@ impl fmt::Display for Incident {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown incident {0:?} (one of: healthy, {names})", names = Incident::ALL.map(Incident::name).join(", "))]
+#[error("unknown incident {0:?} (one of: healthy, {names}){hint}", names = Incident::ALL.map(Incident::name).join(", "),
+    hint = crate::scenario::closest(.0, Incident::ALL.map(Incident::name).into_iter().chain(["healthy"]))
+        .map(|n| format!("; did you mean {n:?}?")).unwrap_or_default())]
 pub struct UnknownIncident(pub String);
 
 impl FromStr for Incident {

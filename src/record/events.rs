@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::{Endpoint, ServiceState};
+use crate::judge::{Incident, Severity};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -70,6 +71,44 @@ pub enum EventKind {
     FirstError {
         endpoint: Endpoint,
         outcome: String,
+    },
+    /// A fault was put in place (`detail` says what exactly: the ballast size, the PID signalled, ...).
+    FaultInjected {
+        fault: String,
+        detail: String,
+    },
+    /// A fault was undone; `detail` says how (and, for a TTL, why early).
+    FaultRolledBack {
+        fault: String,
+        detail: String,
+    },
+    /// An injection or rollback failed; a failed rollback leaves the journal dirty until `recover`.
+    FaultFailed {
+        fault: String,
+        error: String,
+    },
+    /// `--dry-run`: what the fault would have done.
+    FaultDryRun {
+        fault: String,
+        detail: String,
+    },
+    /// The verdict's first window showing an incident after a fault's injection.
+    IncidentDetected {
+        fault: String,
+        incident: Incident,
+        severity: Severity,
+        after_s: f64,
+    },
+    /// An incident's severity changed between windows (`None` = absent).
+    SeverityChanged {
+        incident: Incident,
+        from: Option<Severity>,
+        to: Option<Severity>,
+    },
+    /// The first of the healthy windows that count as recovery after a fault's rollback.
+    Recovered {
+        fault: String,
+        after_s: f64,
     },
     Note {
         message: String,

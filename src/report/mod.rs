@@ -16,6 +16,7 @@ pub use json::{read_json, write_json};
 pub use summary::{EndpointSummary, Percentiles, PhaseSummary, summarize};
 pub use table::render_table;
 
+use crate::judge::{CheckResult, Verdict};
 use crate::record::Record;
 use crate::scenario::ScenarioFile;
 
@@ -34,6 +35,10 @@ pub struct Report {
     pub status: RunStatus,
     /// Readable per-phase figures, derived from `record`.
     pub phases: Vec<PhaseSummary>,
+    /// The runbook verdict (incidents, severities, time to detect and recover); `None` for an interrupted run.
+    pub verdict: Option<Verdict>,
+    /// The scenario's `[expect]`, each held or broken.
+    pub expectations: Vec<CheckResult>,
     /// Everything measured, with histograms serialized exactly so runs can be merged.
     pub record: Record,
 }

@@ -21,7 +21,7 @@ mod thresholds;
 use std::path::{Path, PathBuf};
 
 pub use command::{schema, validate_command};
-pub use error::{ErrorKind, LineCol, ScenarioError};
+pub use error::{ErrorKind, LineCol, ScenarioError, closest};
 pub use expect::Expect;
 pub use fault::*;
 pub use model::*;
