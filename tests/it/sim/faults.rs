@@ -1,5 +1,5 @@
 //! Issue 2, "It must fail for real", items 2-8: each fault happens to real processes, files and sockets.
-//! (Item 1, the killed DAP, needs the real DAP/LSP and lives with them.)
+//! (Item 1, the killed DAP, is in `killed_dap.rs`.)
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
