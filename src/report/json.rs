@@ -9,7 +9,11 @@ use super::{Report, SCHEMA_VERSION};
 
 /// Write atomically (temp file + rename) so a reader or a crash never leaves half a report.
 pub fn write_json(report: &Report, path: &Path) -> anyhow::Result<()> {
-    write_atomically(path, |w| Ok(serde_json::to_writer_pretty(w, report)?))
+    write_atomically(path, |w| render_json(report, w))
+}
+
+pub fn render_json(report: &Report, w: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    Ok(serde_json::to_writer_pretty(w, report)?)
 }
 
 pub fn read_json(path: &Path) -> anyhow::Result<Report> {

@@ -18,7 +18,7 @@ use crate::record::{EventKind, Hist};
 pub const PROMPT: &str = "✍️ TO BE WRITTEN BY A PERSON:";
 
 fn prompt(what: &str) -> String {
-    format!("> {PROMPT} {what}\n")
+    format!("\n> {PROMPT} {what}\n")
 }
 
 /// Timeline rows `(t, text)` in time order: the faults and probe-visible changes from the event log, and the
@@ -133,7 +133,7 @@ pub fn render_postmortem(report: &Report, w: &mut dyn Write) -> anyhow::Result<(
     let injected: Vec<String> = faults.iter().map(|f| format!("`{}` at {}", f.name, at(f.from))).collect();
     let _ = writeln!(
         m,
-        "Drill `{}` injected {}. The harness saw: {}. {}\n",
+        "Drill `{}` injected {}. The harness saw: {}. {}.",
         report.scenario.name,
         if injected.is_empty() { "no fault".into() } else { injected.join(", ") },
         title,

@@ -27,7 +27,7 @@ type Renderer = fn(&Report, &mut dyn Write) -> anyhow::Result<()>;
 impl Format {
     fn files(self) -> &'static [(&'static str, Renderer)] {
         match self {
-            Self::Json => &[("report.json", |r, w| Ok(serde_json::to_writer_pretty(w, r)?))],
+            Self::Json => &[("report.json", super::json::render_json)],
             Self::Html => &[("report.html", super::html::render_html)],
             Self::Junit => &[("junit.xml", super::junit::render_junit)],
             Self::Md => &[
