@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use crate::report::Format;
+
 /// Exit codes, a contract shared with CI scripts.
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -37,6 +39,12 @@ pub enum Command {
     Sim(SimArgs),
     /// Undo what an interrupted run left behind (replays the crash journal); a no-op when there is nothing.
     Recover(RecoverArgs),
+    /// Re-render a saved `report.json` in other formats.
+    Report(ReportArgs),
+    /// Compare a report with a baseline report: exit 1 when a change exceeds a tolerance, 2 when they do not compare.
+    Compare(CompareArgs),
+    /// Merge the reports of one scenario's shards into one report, exactly (histograms added, counts summed).
+    Merge(MergeArgs),
     /// Internal: the run's watchdog (`--journal`) or a fault's holder process (`--hold`).
     #[command(hide = true)]
     Watchdog(WatchdogArgs),
@@ -76,6 +84,92 @@ pub struct RunArgs {
     /// No live progress and no per-phase table; errors still go to stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Report formats to write into the report directory (comma-separated); `md` writes summary.md and postmortem.md.
+    #[arg(long, value_delimiter = ',', default_value = "json")]
+    pub format: Vec<Format>,
+    /// Compare the finished run with this baseline report as `compare` does; a regression makes the run exit 1.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// Run the I-th of N equal shares of the load (`I/N`, 0-based): the arrival rate is divided by N, and the
+    /// timeline's faults run only on shard 0, so N machines together drive the scenario once. Merge the shards'
+    /// reports with `merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+    /// Start the timeline at this UTC instant (RFC 3339, e.g. `2025-01-01T12:00:00Z`), so shards on different
+    /// machines share one clock and their per-second rows line up when merged.
+    #[arg(long, value_name = "RFC3339")]
+    pub start_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `--shard I/N`: this process runs share `index` (0-based) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("{s:?} is not I/N with 0 <= I < N (e.g. 0/4)");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if index < count { Ok(Self { index, count }) } else { Err(bad()) }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The saved `report.json`.
+    pub report: PathBuf,
+    /// Formats to write (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "html,junit,md")]
+    pub format: Vec<Format>,
+    /// Directory to write into; default: the report's own directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The reference report.
+    pub baseline: PathBuf,
+    /// The report to judge against it.
+    pub current: PathBuf,
+    #[command(flatten)]
+    pub tolerance: Tolerance,
+}
+
+/// How much worse than the baseline a figure may get. A p95 regression must exceed both the relative and the
+/// absolute tolerance, so neither a few microseconds on a fast endpoint nor noise on a slow one fails a gate.
+#[derive(Debug, Clone, Args)]
+pub struct Tolerance {
+    /// Allowed p95 increase, percent of the baseline's p95.
+    #[arg(long, default_value_t = 10.0)]
+    pub p95_pct: f64,
+    /// Allowed p95 increase, milliseconds.
+    #[arg(long, default_value_t = 5.0)]
+    pub p95_ms: f64,
+    /// Allowed error-rate increase, percentage points.
+    #[arg(long, default_value_t = 0.5)]
+    pub error_points: f64,
+    /// Allowed drop of the median FPS, frames per second.
+    #[arg(long, default_value_t = 3.0)]
+    pub fps_drop: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shard reports (`report.json` files of one scenario).
+    #[arg(required = true, num_args = 2..)]
+    pub reports: Vec<PathBuf>,
+    /// Directory for the merged report.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Formats to write (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "json")]
+    pub format: Vec<Format>,
 }
 
 #[derive(Debug, Args)]

@@ -46,6 +46,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run::main(args),
+        Command::Report(args) => report::report_command(&args),
+        Command::Compare(args) => report::compare_command(&args),
+        Command::Merge(args) => report::merge_command(&args),
         Command::Recover(args) => fault::watchdog::recover(args.journal.as_deref()),
         Command::Watchdog(args) => match (args.journal, args.hold) {
             (Some(journal), _) => fault::watchdog::serve(&journal),

@@ -36,7 +36,8 @@ pub struct SecondEndpoint {
 }
 
 impl SecondEndpoint {
-    fn summarize(&mut self, h: &Hist) {
+    /// Fill the percentiles and the compact histogram from `h` (also used when merging shard rows).
+    pub fn summarize(&mut self, h: &Hist) {
         let ms = |q| h.quantile(q).map(|us| us as f64 / 1000.0);
         (self.p50_ms, self.p95_ms, self.p99_ms) = (ms(0.50), ms(0.95), ms(0.99));
         self.latency = h.compact();

@@ -1,20 +1,19 @@
 //! `report.json`: the canonical, versioned form every other renderer and `compare`/`merge` read back.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
 
+use super::render::write_atomically;
 use super::{Report, SCHEMA_VERSION};
 
 /// Write atomically (temp file + rename) so a reader or a crash never leaves half a report.
 pub fn write_json(report: &Report, path: &Path) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-    serde_json::to_writer_pretty(&mut tmp, report)?;
-    tmp.write_all(b"\n")?;
-    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    write_atomically(path, |w| render_json(report, w))
+}
+
+pub fn render_json(report: &Report, w: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    Ok(serde_json::to_writer_pretty(w, report)?)
 }
 
 pub fn read_json(path: &Path) -> anyhow::Result<Report> {

@@ -2,17 +2,37 @@
 //!
 //! `report.json` is the canonical form (versioned by [`SCHEMA_VERSION`], its schema committed as
 //! `reports/schema.json`); every other format is a function of a [`Report`], so a saved report can be re-rendered
-//! later and two renderers can never disagree about a number.
+//! later and two renderers can never disagree about a number. [`render_all`] writes any set of [`Format`]s into a
+//! directory; [`compare`] gates a report against a baseline; [`merge`] adds up shard reports exactly.
 
+mod charts;
+mod command;
+mod compare;
+mod html;
 mod json;
+mod junit;
+mod markdown;
+mod merge;
+mod postmortem;
+mod render;
 mod summary;
 mod table;
+mod timeline;
+mod words;
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use json::{read_json, write_json};
+pub use command::{compare_command, merge_command, report_command};
+pub use compare::{Comparison, Delta, Mismatch, Tolerance, compare};
+pub use html::render_html;
+pub use json::{read_json, render_json, write_json};
+pub use junit::render_junit;
+pub use markdown::render_summary;
+pub use merge::{MergeError, merge};
+pub use postmortem::{PROMPT, render_postmortem};
+pub use render::{Format, render_all};
 pub use summary::{EndpointSummary, Percentiles, PhaseSummary, summarize};
 pub use table::render_table;
 

@@ -1,5 +1,6 @@
 mod faults;
 mod load;
+mod reports;
 mod run;
 mod scenario;
 mod sim;

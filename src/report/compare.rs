@@ -1,0 +1,162 @@
+//! Baselines: a report judged against an earlier one of the same scenario, phase by phase and endpoint by
+//! endpoint. Only like compares with like; anything else is a [`Mismatch`] that says why, never a silent pass.
+
+use std::fmt::Write as _;
+
+use clap::Parser;
+
+use super::{Percentiles, PhaseSummary, Report};
+pub use crate::cli::Tolerance;
+
+impl Default for Tolerance {
+    /// The command line's defaults, so `compare` and `run --baseline` can never gate differently.
+    fn default() -> Self {
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            tolerance: Tolerance,
+        }
+        Defaults::parse_from(["compare"]).tolerance
+    }
+}
+
+/// Why two reports do not compare.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Mismatch {
+    #[error("different scenarios: baseline {baseline:?}, current {current:?}")]
+    Scenario { baseline: String, current: String },
+    #[error("phase {phase:?} is in the {present} report only")]
+    Phase { phase: String, present: &'static str },
+    #[error("phase {phase:?}: endpoint {endpoint} has requests in the {present} report only")]
+    Endpoint { phase: String, endpoint: String, present: &'static str },
+}
+
+/// One figure of one endpoint (or `all`) in one phase, before and after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delta {
+    pub phase: String,
+    pub endpoint: String,
+    /// `p50_ms`, `p95_ms`, `p99_ms`, `error_rate_pct` or `fps_median`.
+    pub metric: &'static str,
+    pub baseline: f64,
+    pub current: f64,
+    /// The change exceeds its tolerance (only p95, error rate and FPS are gated; p50/p99 are shown for context).
+    pub regressed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Comparison {
+    pub deltas: Vec<Delta>,
+}
+
+impl Comparison {
+    pub fn regressions(&self) -> impl Iterator<Item = &Delta> {
+        self.deltas.iter().filter(|d| d.regressed)
+    }
+
+    pub fn regressed(&self) -> bool {
+        self.regressions().next().is_some()
+    }
+
+    /// The table `compare` prints, then one line per regression naming the figure.
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "{:<14} {:<18} {:<15} {:>10} {:>10} {:>10}\n",
+            "phase", "endpoint", "metric", "baseline", "current", "change"
+        );
+        for d in &self.deltas {
+            let _ = writeln!(
+                out,
+                "{:<14} {:<18} {:<15} {:>10.2} {:>10.2} {:>+10.2}{}",
+                d.phase,
+                d.endpoint,
+                d.metric,
+                d.baseline,
+                d.current,
+                d.current - d.baseline,
+                if d.regressed { "  REGRESSED" } else { "" }
+            );
+        }
+        for d in self.regressions() {
+            let name = d.metric.trim_end_matches("_ms").trim_end_matches("_pct");
+            let _ = writeln!(
+                out,
+                "regression: {name} of {} in phase {} went from {:.2} to {:.2}",
+                d.endpoint, d.phase, d.baseline, d.current
+            );
+        }
+        out
+    }
+}
+
+fn latency(out: &mut Vec<Delta>, row: (&str, &str), b: Option<Percentiles>, c: Option<Percentiles>, t: &Tolerance) {
+    let (Some(b), Some(c)) = (b, c) else { return };
+    let mut push = |metric, base: f64, cur: f64, regressed| {
+        out.push(Delta { phase: row.0.into(), endpoint: row.1.into(), metric, baseline: base, current: cur, regressed })
+    };
+    push("p50_ms", b.p50, c.p50, false);
+    let rise = c.p95 - b.p95;
+    push("p95_ms", b.p95, c.p95, rise > b.p95 * t.p95_pct / 100.0 && rise > t.p95_ms);
+    push("p99_ms", b.p99, c.p99, false);
+}
+
+fn errors(out: &mut Vec<Delta>, row: (&str, &str), b: f64, c: f64, t: &Tolerance) {
+    let regressed = c - b > t.error_points;
+    out.push(Delta {
+        phase: row.0.into(),
+        endpoint: row.1.into(),
+        metric: "error_rate_pct",
+        baseline: b,
+        current: c,
+        regressed,
+    });
+}
+
+fn phase(out: &mut Vec<Delta>, b: &PhaseSummary, c: &PhaseSummary, t: &Tolerance) -> Result<(), Mismatch> {
+    for (x, y, present) in [(b, c, "baseline"), (c, b, "current")] {
+        if let Some(e) = x.endpoints.iter().find(|e| !y.endpoints.iter().any(|f| f.endpoint == e.endpoint)) {
+            let endpoint = e.endpoint.path().into();
+            return Err(Mismatch::Endpoint { phase: b.name.clone(), endpoint, present });
+        }
+    }
+    for be in &b.endpoints {
+        let ce = c.endpoints.iter().find(|e| e.endpoint == be.endpoint).expect("checked above");
+        let row = (b.name.as_str(), be.endpoint.path());
+        latency(out, row, be.latency_ms, ce.latency_ms, t);
+        errors(out, row, be.error_rate_pct, ce.error_rate_pct, t);
+    }
+    let row = (b.name.as_str(), "all");
+    latency(out, row, b.latency_ms, c.latency_ms, t);
+    errors(out, row, b.error_rate_pct, c.error_rate_pct, t);
+    if let (Some(bf), Some(cf)) = (b.fps, c.fps) {
+        let regressed = bf.median - cf.median > t.fps_drop;
+        out.push(Delta {
+            phase: b.name.clone(),
+            endpoint: "telemetry".into(),
+            metric: "fps_median",
+            baseline: bf.median,
+            current: cf.median,
+            regressed,
+        });
+    }
+    Ok(())
+}
+
+/// Compare `current` with `baseline`, phase by phase (matched by name) and endpoint by endpoint.
+pub fn compare(baseline: &Report, current: &Report, tolerance: &Tolerance) -> Result<Comparison, Mismatch> {
+    if baseline.scenario.name != current.scenario.name {
+        let (baseline, current) = (baseline.scenario.name.clone(), current.scenario.name.clone());
+        return Err(Mismatch::Scenario { baseline, current });
+    }
+    for (x, y, present) in [(baseline, current, "baseline"), (current, baseline, "current")] {
+        if let Some(p) = x.phases.iter().find(|p| !y.phases.iter().any(|q| q.name == p.name)) {
+            return Err(Mismatch::Phase { phase: p.name.clone(), present });
+        }
+    }
+    let mut deltas = Vec::new();
+    for b in &baseline.phases {
+        let c = current.phases.iter().find(|c| c.name == b.name).expect("checked above");
+        phase(&mut deltas, b, c, tolerance)?;
+    }
+    Ok(Comparison { deltas })
+}

@@ -1,0 +1,69 @@
+//! `junit.xml` for CI: one suite per run, one test case per phase × runbook check and per expectation, so a CI's
+//! test view lists exactly which threshold broke where, with the measured value beside the threshold.
+
+use std::io::Write;
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+
+use super::{Report, RunStatus};
+use crate::judge::{Check, CheckState};
+
+fn failed(message: String, description: String) -> TestCaseStatus {
+    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+    s.set_message(message).set_description(description);
+    s
+}
+
+fn case(classname: &str, name: &str, status: TestCaseStatus) -> TestCase {
+    let mut c = TestCase::new(name, status);
+    c.set_classname(classname);
+    c
+}
+
+fn check_case(phase: &str, c: &Check) -> TestCase {
+    let measured = c.measured.map_or_else(|| "no data".into(), |m| format!("{m:.3}"));
+    let status = match c.state {
+        CheckState::Pass => TestCaseStatus::success(),
+        CheckState::NoData => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message("nothing measured for this check in this phase");
+            s
+        }
+        CheckState::Fail => failed(
+            format!("{} measured {measured}, threshold {} {}", c.name, c.cmp.symbol(), c.threshold),
+            format!("phase {phase}: {} = {measured}; healthy when {} {}", c.name, c.cmp.symbol(), c.threshold),
+        ),
+    };
+    case(&format!("phase.{phase}"), &c.name, status)
+}
+
+pub fn render_junit(report: &Report, w: &mut dyn Write) -> anyhow::Result<()> {
+    let mut suite = TestSuite::new(report.scenario.name.as_str());
+    suite.set_time(Duration::from_secs_f64(report.duration_s.max(0.0)));
+    let completed = match report.status {
+        RunStatus::Completed => TestCaseStatus::success(),
+        RunStatus::Interrupted => {
+            failed("the run was interrupted".into(), "stopped early; the phases reached are reported".into())
+        }
+    };
+    suite.add_test_case(case("run", "completed", completed));
+    for p in report.verdict.iter().flat_map(|v| &v.phases) {
+        suite.add_test_cases(p.checks.iter().map(|c| check_case(&p.name, c)));
+    }
+    for e in &report.expectations {
+        let status = if e.passed {
+            TestCaseStatus::success()
+        } else {
+            failed(
+                format!("{}: measured {}, wanted {}", e.name, e.measured, e.wanted),
+                format!("expectation {} broken: measured {}; wanted {}", e.name, e.measured, e.wanted),
+            )
+        };
+        suite.add_test_case(case("expect", &e.name, status));
+    }
+    let mut junit = quick_junit::Report::new("spacetime-drill");
+    junit.add_test_suite(suite);
+    junit.serialize(w)?;
+    Ok(())
+}

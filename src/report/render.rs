@@ -1,0 +1,71 @@
+//! Every format written side by side into a report directory, each file atomically (temp file + rename) so a CI
+//! step that picks up `junit.xml` never reads half of one.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use super::Report;
+
+/// A report format, as `--format` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Format {
+    /// `report.json`: the canonical report every other format and `compare`/`merge` read.
+    Json,
+    /// `report.html`: one self-contained page (verdict, tables, charts, timeline, scenario).
+    Html,
+    /// `junit.xml`: one test case per phase check and per expectation.
+    Junit,
+    /// `summary.md` (a job summary) and `postmortem.md` (the runbook's post-mortem, pre-filled).
+    Md,
+}
+
+/// A file name and the function that renders it.
+type Renderer = fn(&Report, &mut dyn Write) -> anyhow::Result<()>;
+
+impl Format {
+    fn files(self) -> &'static [(&'static str, Renderer)] {
+        match self {
+            Self::Json => &[("report.json", super::json::render_json)],
+            Self::Html => &[("report.html", super::html::render_html)],
+            Self::Junit => &[("junit.xml", super::junit::render_junit)],
+            Self::Md => &[
+                ("summary.md", super::markdown::render_summary),
+                ("postmortem.md", super::postmortem::render_postmortem),
+            ],
+        }
+    }
+}
+
+/// Write `report` in each of `formats` into `dir` (created if missing); returns the files written, in format order.
+pub fn render_all(report: &Report, dir: &Path, formats: &[Format]) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut formats = formats.to_vec();
+    formats.sort();
+    formats.dedup();
+    let mut written = Vec::new();
+    for (name, render) in formats.iter().flat_map(|f| f.files()) {
+        let path = dir.join(name);
+        write_atomically(&path, |w| render(report, w))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Render into a temp file beside `path`, then rename it into place.
+pub(super) fn write_atomically(
+    path: &Path,
+    render: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+    let mut w = std::io::BufWriter::new(tmp);
+    render(&mut w).with_context(|| format!("cannot render {}", path.display()))?;
+    w.write_all(b"\n")?;
+    let tmp = w.into_inner().map_err(|e| e.into_error())?;
+    // Reports hold no secrets and are meant to be shared (CI artifacts, a volume read by the merge job).
+    tmp.as_file().set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
+    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
