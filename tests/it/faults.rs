@@ -21,7 +21,7 @@ pub const EXE: &str = env!("CARGO_BIN_EXE_spacetime-drill");
 
 pub fn ctx(allow: Allow) -> FaultContext {
     let target = TargetHost { host: "127.0.0.1".into(), http_port: 1 };
-    FaultContext { exe: EXE.into(), allow, target, service: None }
+    FaultContext { exe: EXE.into(), allow, target, service: None, sim: None, proxy: None }
 }
 
 pub fn injector(journal: &Path, allow: Allow, faults: Vec<(&str, FaultSpec)>) -> Injector {
@@ -76,7 +76,7 @@ impl Drop for Tmpfs {
 }
 
 fn port_fault(port: u16, mode: PortMode) -> FaultSpec {
-    FaultSpec::PortConflict(PortConflictSpec { port, mode, restart: false })
+    FaultSpec::PortConflict(PortConflictSpec { port: Some(port), mode, ..Default::default() })
 }
 
 #[test]
@@ -117,16 +117,10 @@ fn port_conflict_accept_close_resets_clients() {
 fn preflight_names_each_bad_fault_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let by_port = KillProcessSpec {
-        port: Some(port),
-        pid_file: None,
-        name: None,
-        signal: KillSignal::Kill,
-        restart: false,
-        restart_command: None,
+    let by_port = KillProcessSpec { port: Some(port), signal: KillSignal::Kill, ..Default::default() };
+    let fill = |path: &Path| {
+        FaultSpec::DiskFill(DiskFillSpec { path: Some(path.into()), percent: Some(90.0), free_bytes: None })
     };
-    let fill =
-        |path: &Path| FaultSpec::DiskFill(DiskFillSpec { path: path.into(), percent: Some(90.0), free_bytes: None });
     let faults = vec![
         ("dap-crash", FaultSpec::KillProcess(by_port)),
         ("fill-elsewhere", fill(dir.path())),

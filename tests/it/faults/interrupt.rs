@@ -33,8 +33,15 @@ fn helper() {
     let watchdog = Arc::new(Mutex::new(Some(Watchdog::spawn(Path::new(EXE), journal).unwrap())));
     let allow = Allow { paths: vec![fill.into()], ports: vec![port], ..Allow::default() };
     let faults = vec![
-        ("fill", FaultSpec::DiskFill(DiskFillSpec { path: fill.into(), percent: Some(60.0), free_bytes: None })),
-        ("squat", FaultSpec::PortConflict(PortConflictSpec { port, mode: PortMode::Listen, restart: false })),
+        ("fill", FaultSpec::DiskFill(DiskFillSpec { path: Some(fill.into()), percent: Some(60.0), free_bytes: None })),
+        (
+            "squat",
+            FaultSpec::PortConflict(PortConflictSpec {
+                port: Some(port),
+                mode: PortMode::Listen,
+                ..Default::default()
+            }),
+        ),
     ];
     let inj = injector(journal, allow, faults);
     let on_signal = (inj.clone(), watchdog.clone());
