@@ -195,11 +195,11 @@ impl FaultContext {
         })
     }
 
-    /// Whether a destructive fault may touch `path` (canonicalized): the allow-list, or the simulator's own dirs.
+    /// Whether a destructive fault may touch `path` (canonicalized): the allow-list, or the simulator's own dirs and
+    /// secret file.
     pub fn allows_path(&self, path: &Path) -> bool {
-        let sim_dirs = self.sim.iter().flat_map(|s| [&s.data_dir, &s.project_dir]);
-        self.allow.allows_path(path)
-            || sim_dirs.into_iter().any(|d| d.canonicalize().is_ok_and(|d| path.starts_with(d)))
+        let sim_paths = self.sim.iter().flat_map(|s| [Some(&s.data_dir), Some(&s.project_dir), s.secret_file.as_ref()]);
+        self.allow.allows_path(path) || sim_paths.flatten().any(|d| d.canonicalize().is_ok_and(|d| path.starts_with(d)))
     }
 
     /// Refuse a path outside [`FaultContext::allows_path`].

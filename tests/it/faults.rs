@@ -4,6 +4,7 @@
 
 mod holders;
 mod interrupt;
+mod sim_kinds;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
