@@ -60,7 +60,7 @@ impl Fault for KeyRotationSpec {
         let file = self.resolve(ctx)?;
         let (backup, mode) = restore::back_up(intent, &file)?;
         let secret: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
-        restore::replace(&file, format!("{secret}\n").as_bytes(), mode)?;
+        restore::replace(&file, &backup, format!("{secret}\n").as_bytes(), mode)?;
         Ok(format!("rotated the secret in {} (original kept in {})", file.display(), backup.display()))
     }
 }

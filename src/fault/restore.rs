@@ -56,9 +56,10 @@ pub fn move_away(intent: &mut dyn Intent, path: &Path) -> Result<PathBuf, FaultE
     Ok(backup)
 }
 
-/// Replace `path` atomically with `bytes` (written and fsynced under a temporary name first), keeping `mode`.
-pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FaultErrorKind> {
-    let tmp = sibling(path, "new");
+/// Replace `path` atomically with `bytes`, keeping `mode`. The bytes are written and fsynced first under a name
+/// derived from `backup` ([`staging`]), so a crash before the rename leaves a file the restore knows to delete.
+pub fn replace(path: &Path, backup: &Path, bytes: &[u8], mode: u32) -> Result<(), FaultErrorKind> {
+    let tmp = staging(backup);
     write_synced(&tmp, bytes, mode).and_then(|()| std::fs::rename(&tmp, path)).and_then(|()| sync_dir(path)).map_err(
         |e| {
             let _ = std::fs::remove_file(&tmp);
@@ -74,6 +75,7 @@ pub fn restore(path: &Path, backup: &Path, mode: u32, sha256: &str) -> Result<St
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
             .map_err(FaultErrorKind::io(format!("restoring the mode of {}", p.display())))
     };
+    remove_if_exists(&staging(backup))?;
     if hash(path)?.as_deref() == Some(sha256) {
         set_mode(path)?;
         remove_if_exists(backup)?;
@@ -114,18 +116,25 @@ fn record(intent: &mut dyn Intent, path: &Path) -> Result<(PathBuf, u32), FaultE
             FaultErrorKind::NotFound { what: format!("{} vanished", path.display()), fix: "retry".into() }
         })?;
     let mode = meta.permissions().mode() & 0o7777;
-    let backup = sibling(path, "backup");
+    let backup = backup_name(path);
     intent.record(Undo::RestoreFile { path: path.to_owned(), backup: backup.clone(), mode, sha256 })?;
     Ok((backup, mode))
 }
 
-/// A hidden name beside `path` (same filesystem, so renames are atomic), unique per process and call, with a suffix
-/// no loader picks up (`.tscn`, `.gd` files are found by extension).
-fn sibling(path: &Path, what: &str) -> PathBuf {
+/// The backup's name: hidden, beside `path` (same filesystem, so renames are atomic), unique per process and call,
+/// with a suffix no loader picks up (`.tscn`, `.gd` files are found by extension).
+fn backup_name(path: &Path) -> PathBuf {
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
-    path.with_file_name(format!(".{name}.spacetime-drill-{what}.{}.{n}", std::process::id()))
+    path.with_file_name(format!(".{name}.spacetime-drill-backup.{}.{n}", std::process::id()))
+}
+
+/// Where [`replace`] stages the new bytes: the backup's name plus `.new`.
+fn staging(backup: &Path) -> PathBuf {
+    let mut name = backup.as_os_str().to_owned();
+    name.push(".new");
+    PathBuf::from(name)
 }
 
 fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
@@ -164,8 +173,10 @@ mod tests {
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).unwrap();
         let before = sha256_file(&f).unwrap().unwrap();
         let mut undo = Vec::new();
-        let (_, mode) = back_up(&mut undo, &f).unwrap();
-        replace(&f, b"changed", 0o600).unwrap();
+        let (backup, mode) = back_up(&mut undo, &f).unwrap();
+        replace(&f, &backup, b"changed", 0o600).unwrap();
+        // A crash after staging but before the rename: the staged file is cleaned up too.
+        std::fs::write(staging(&backup), b"half").unwrap();
         assert_eq!(mode, 0o640);
         assert_ne!(sha256_file(&f).unwrap().unwrap(), before);
         testutil::rollback(undo.clone());

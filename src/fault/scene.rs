@@ -117,7 +117,7 @@ impl Fault for SceneSpec {
             }
             SceneAction::Garbage => {
                 let (backup, mode) = restore::back_up(intent, &target)?;
-                restore::replace(&target, GARBAGE, mode)?;
+                restore::replace(&target, &backup, GARBAGE, mode)?;
                 Ok(format!("overwrote {} with garbage (original kept in {})", target.display(), backup.display()))
             }
         }
