@@ -72,6 +72,9 @@ impl Drop for Sleeper {
     }
 }
 
+/// Finds what a trial left behind; `None` when nothing is.
+type Leftover<'a> = Box<dyn Fn() -> Option<String> + 'a>;
+
 /// What every trial acts on: one simulator (with a secret file), a tmpfs, a process to freeze, a marker dir.
 struct Fixtures {
     sim: SimProcess,
@@ -95,7 +98,7 @@ impl Fixtures {
     }
 
     /// The fault of `kind` for trial `n`, the ports it may hold, and a check that finds its leftovers.
-    fn fault(&self, kind: &str, n: usize) -> (FaultSpec, Vec<u16>, Box<dyn Fn() -> Option<String> + '_>) {
+    fn fault(&self, kind: &str, n: usize) -> (FaultSpec, Vec<u16>, Leftover<'_>) {
         let none = || None;
         match kind {
             "disk_fill" => {
