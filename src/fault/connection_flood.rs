@@ -9,14 +9,15 @@ use super::holder::{self, HoldSpec};
 use super::{Fault, FaultContext, FaultErrorKind, Intent};
 
 /// Upper bound on `connections`, well under a default file-descriptor limit.
-const MAX_CONNECTIONS: usize = 10_000;
+const MAX_CONNECTIONS: u32 = 10_000;
 
-/// `[fault.connection_flood]`.
+/// `[fault.connection_flood]`: idle connections held open to the target (the bridge serves 100 at most;
+/// Incident 2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionFloodSpec {
     /// Idle connections to hold open, 1 to 10000.
-    pub connections: usize,
+    pub connections: u32,
 }
 
 impl Fault for ConnectionFloodSpec {
@@ -37,6 +38,6 @@ impl Fault for ConnectionFloodSpec {
     }
     fn inject(&self, ctx: &FaultContext, intent: &mut dyn Intent) -> Result<String, FaultErrorKind> {
         let addr = ctx.target.http_addr()?;
-        holder::start(ctx, intent, &HoldSpec::Connections { addr, count: self.connections })
+        holder::start(ctx, intent, &HoldSpec::Connections { addr, count: self.connections as usize })
     }
 }

@@ -8,14 +8,14 @@ use super::holder::{self, HoldSpec};
 use super::{Fault, FaultContext, FaultErrorKind, Intent};
 
 /// Upper bound on `threads`, so a typo cannot fork-bomb the host.
-const MAX_THREADS: usize = 256;
+const MAX_THREADS: u32 = 256;
 
-/// `[fault.cpu_hog]`.
+/// `[fault.cpu_hog]`: busy threads on the target host (Incident 3, scenario A).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CpuHogSpec {
     /// Busy threads (each wants one full core), 1 to 256.
-    pub threads: usize,
+    pub threads: u32,
 }
 
 impl Fault for CpuHogSpec {
@@ -36,6 +36,6 @@ impl Fault for CpuHogSpec {
         Ok(())
     }
     fn inject(&self, ctx: &FaultContext, intent: &mut dyn Intent) -> Result<String, FaultErrorKind> {
-        holder::start(ctx, intent, &HoldSpec::Cpu { threads: self.threads })
+        holder::start(ctx, intent, &HoldSpec::Cpu { threads: self.threads as usize })
     }
 }

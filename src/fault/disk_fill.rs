@@ -14,16 +14,19 @@ use serde::{Deserialize, Serialize};
 
 use super::{Fault, FaultContext, FaultErrorKind, Intent, Undo};
 
-/// `[fault.disk_fill]`: exactly one of `percent` and `free_bytes`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// `[fault.disk_fill]`: fill the filesystem holding a path with a ballast file (runbook Incident 7).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiskFillSpec {
-    /// A directory (or a file in it) on the filesystem to fill; the ballast goes in that directory.
-    pub path: PathBuf,
-    /// Target usage in percent of the filesystem, as `df` counts it (0 < percent <= 100).
+    /// A directory (or a file in it) on the filesystem to fill (the ballast goes there); omitted = the simulator's
+    /// data directory. An explicit path must be absolute, not `/`, and inside an `[allow] paths` entry.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// Fill until the filesystem is this full, in percent (0, 100], as `df` counts it. Exactly one of `percent` and
+    /// `free_bytes`.
     #[serde(default)]
     pub percent: Option<f64>,
-    /// Target free space in bytes (what `df` shows as available).
+    /// Fill until only this many bytes are free (what `df` shows as available).
     #[serde(default)]
     pub free_bytes: Option<u64>,
 }
@@ -46,8 +49,12 @@ impl DiskFillSpec {
                 return Err(refuse("percent/free_bytes".into(), "give exactly one: percent in (0, 100] or free_bytes"));
             }
         };
-        let path = self.path.canonicalize().map_err(|_| FaultErrorKind::NotFound {
-            what: format!("{} does not exist", self.path.display()),
+        let path = match &self.path {
+            Some(p) => p.clone(),
+            None => ctx.require_sim("disk_fill without `path`")?.data_dir.clone(),
+        };
+        let path = path.canonicalize().map_err(|_| FaultErrorKind::NotFound {
+            what: format!("{} does not exist", path.display()),
             fix: "create the directory, or correct `path`".into(),
         })?;
         let dir = if path.is_dir() { path } else { path.parent().unwrap_or(Path::new("/")).to_owned() };
@@ -57,9 +64,7 @@ impl DiskFillSpec {
                 "point `path` at a dedicated filesystem (a loop device or tmpfs) that the allow-list names",
             ));
         }
-        if !ctx.allow.allows_path(&dir) {
-            return Err(refuse(format!("{} is not in the allow-list", dir.display()), "add it to the allowed paths"));
-        }
+        ctx.require_path(&dir)?;
         let st = nix::sys::statvfs::statvfs(&dir).map_err(|e| FaultErrorKind::io("statvfs")(e.into()))?;
         let (frsize, blocks) = (st.fragment_size() as u64, st.blocks() as u64);
         let (used, avail) = ((blocks - st.blocks_free() as u64) * frsize, st.blocks_available() as u64 * frsize);
@@ -97,7 +102,8 @@ impl Fault for DiskFillSpec {
             (_, Some(b)) => format!("{b} bytes free"),
             _ => "?".into(),
         };
-        format!("disk_fill: put a ballast file in {} until its filesystem is {goal}", self.path.display())
+        let path = self.path.as_ref().map_or("the simulator's data dir".into(), |p| p.display().to_string());
+        format!("disk_fill: put a ballast file in {path} until its filesystem is {goal}")
     }
 
     fn preflight(&self, ctx: &FaultContext) -> Result<(), FaultErrorKind> {
@@ -171,7 +177,7 @@ mod tests {
     }
 
     fn spec(path: &Path, percent: Option<f64>, free_bytes: Option<u64>) -> DiskFillSpec {
-        DiskFillSpec { path: path.to_owned(), percent, free_bytes }
+        DiskFillSpec { path: Some(path.to_owned()), percent, free_bytes }
     }
 
     #[test]

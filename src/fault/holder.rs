@@ -25,8 +25,14 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "hold", rename_all = "snake_case")]
 pub enum HoldSpec {
-    /// Listen on 127.0.0.1:`port`; never accept (clients hang), or accept and reset at once.
-    Port { port: u16, accept_close: bool },
+    /// Listen on 127.0.0.1:`port`; never accept (clients hang), or accept and reset at once. With `wait_ms`, keep
+    /// trying to bind for that long: the port is taken the moment a restarting service lets go of it.
+    Port {
+        port: u16,
+        accept_close: bool,
+        #[serde(default)]
+        wait_ms: u64,
+    },
     /// Spin `threads` busy threads.
     Cpu { threads: usize },
     /// Open `count` TCP connections to `addr` and send nothing.
@@ -112,8 +118,8 @@ type Holding = Box<dyn std::any::Any>;
 
 fn hold(spec: &HoldSpec) -> std::io::Result<(Holding, String)> {
     match *spec {
-        HoldSpec::Port { port, accept_close } => {
-            let listener = TcpListener::bind(("127.0.0.1", port))?;
+        HoldSpec::Port { port, accept_close, wait_ms } => {
+            let listener = bind_within(port, Duration::from_millis(wait_ms))?;
             if !accept_close {
                 return Ok((Box::new(listener), format!("listening on 127.0.0.1:{port}, never accepting")));
             }
@@ -142,6 +148,19 @@ fn hold(spec: &HoldSpec) -> std::io::Result<(Holding, String)> {
                 return Err(std::io::Error::other(format!("no connection to {addr} succeeded")));
             }
             Ok((Box::new(conns), detail))
+        }
+    }
+}
+
+/// Bind 127.0.0.1:`port`, retrying every millisecond while it is in use until `within` has passed.
+fn bind_within(port: u16, within: Duration) -> std::io::Result<TcpListener> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        match TcpListener::bind(("127.0.0.1", port)) {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            result => return result,
         }
     }
 }

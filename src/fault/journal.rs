@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
-use super::{ServiceControl, Undo};
+use super::{FaultContext, Undo};
 
 /// Environment variable naming the journal file (tests use it to isolate themselves).
 pub const ENV: &str = "SPACETIME_DRILL_JOURNAL";
@@ -204,10 +204,10 @@ impl Journal {
 
     /// Roll back every pending entry, newest first, clearing each only after its undo succeeded; a failed one stays
     /// pending (and the journal dirty) and the replay goes on with the rest.
-    pub fn replay(&mut self, service: Option<&dyn ServiceControl>) -> Result<Replay, JournalError> {
+    pub fn replay(&mut self, live: Option<&FaultContext>) -> Result<Replay, JournalError> {
         let mut report = Replay::default();
         for entry in self.pending.clone().into_iter().rev() {
-            match entry.undo.rollback(service) {
+            match entry.undo.rollback(live) {
                 Ok(detail) => {
                     self.rolled_back(entry.id)?;
                     report.rolled_back.push((entry.fault, detail));

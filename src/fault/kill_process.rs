@@ -14,13 +14,33 @@ use super::{Fault, FaultContext, FaultErrorKind, Intent, Undo, procfs};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum KillSignal {
-    /// SIGKILL: a crash.
+    /// Crash (SIGKILL).
     #[default]
     Kill,
-    /// SIGTERM: an orderly stop.
+    /// Ask to stop (SIGTERM).
     Term,
-    /// SIGSTOP: a hang; rollback sends SIGCONT.
+    /// Freeze (SIGSTOP); rollback sends SIGCONT: a hung process.
     Stop,
+}
+
+/// The embedded simulator's processes, as its ports file names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SimPeer {
+    Bridge,
+    Dap,
+    Lsp,
+}
+
+impl SimPeer {
+    /// The name [`super::ServiceControl::revive`] is given.
+    pub fn name(self) -> &'static str {
+        match self {
+            SimPeer::Bridge => "bridge",
+            SimPeer::Dap => "dap",
+            SimPeer::Lsp => "lsp",
+        }
+    }
 }
 
 impl KillSignal {
@@ -33,36 +53,41 @@ impl KillSignal {
     }
 }
 
-/// `[fault.kill_process]`: exactly one of `port`, `pid_file` and `name`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// `[fault.kill_process]`: signal a process, optionally bringing it back (runbook Incident 1 scenario A, Incident 2
+/// scenario C).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KillProcessSpec {
-    /// The process listening on this TCP port.
+    /// One of the embedded simulator's processes. Exactly one of `sim`, `port`, `pid_file`, `name`.
+    #[serde(default)]
+    pub sim: Option<SimPeer>,
+    /// The process listening on this TCP port (must be in `[allow] ports`).
     #[serde(default)]
     pub port: Option<u16>,
-    /// The process whose PID this file holds.
+    /// The process whose PID this file holds (the file must be inside an `[allow] paths` entry).
     #[serde(default)]
     pub pid_file: Option<PathBuf>,
-    /// The one process with exactly this name (`/proc/PID/comm`, at most 15 characters).
+    /// The one process with exactly this name (`/proc/PID/comm`, at most 15 characters; must be in
+    /// `[allow] processes`).
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
     pub signal: KillSignal,
-    /// After KILL or TERM, bring the process back at rollback: with `restart_command`, or (embedded simulator) by
-    /// restarting it.
+    /// Bring the process back on rollback (not with `STOP`, which rollback undoes with `CONT`).
     #[serde(default)]
     pub restart: bool,
-    /// Shell command that starts the process again (for a real deployment).
+    /// How to bring it back; required with `restart` unless the process is the simulator's (`sim`).
     #[serde(default)]
     pub restart_command: Option<String>,
 }
 
 impl KillProcessSpec {
     fn selector(&self) -> String {
-        match (&self.port, &self.pid_file, &self.name) {
-            (Some(p), _, _) => format!("the listener on port {p}"),
-            (_, Some(f), _) => format!("the pid in {}", f.display()),
-            (_, _, Some(n)) => format!("the process named `{n}`"),
+        match (&self.sim, &self.port, &self.pid_file, &self.name) {
+            (Some(s), ..) => format!("the simulator's {} process", s.name()),
+            (_, Some(p), ..) => format!("the listener on port {p}"),
+            (_, _, Some(f), _) => format!("the pid in {}", f.display()),
+            (.., Some(n)) => format!("the process named `{n}`"),
             _ => "?".into(),
         }
     }
@@ -70,9 +95,18 @@ impl KillProcessSpec {
     /// Find the one process, and check the allow-list lets us signal it; returns its PID and name.
     fn resolve(&self, ctx: &FaultContext) -> Result<(u32, String), FaultErrorKind> {
         let not_found = |what: String, fix: &str| FaultErrorKind::NotFound { what, fix: fix.into() };
-        let pids = match (&self.port, &self.pid_file, &self.name) {
-            (Some(port), None, None) => procfs::pids_listening_on(*port),
-            (None, Some(file), None) => {
+        let pids = match (&self.sim, &self.port, &self.pid_file, &self.name) {
+            (Some(peer), None, None, None) => {
+                let pids = ctx.require_sim("kill_process with `sim`")?.pids;
+                let pid = match peer {
+                    SimPeer::Bridge => pids.bridge,
+                    SimPeer::Dap => pids.dap,
+                    SimPeer::Lsp => pids.lsp,
+                };
+                vec![pid].into_iter().filter(|&p| procfs::start_time(p).is_some()).collect()
+            }
+            (None, Some(port), None, None) => procfs::pids_listening_on(*port),
+            (None, None, Some(file), None) => {
                 let text = std::fs::read_to_string(file)
                     .map_err(|e| not_found(format!("cannot read {}: {e}", file.display()), "correct `pid_file`"))?;
                 let pid: u32 = text
@@ -81,9 +115,10 @@ impl KillProcessSpec {
                     .map_err(|_| not_found(format!("{} does not hold a PID", file.display()), "correct `pid_file`"))?;
                 vec![pid].into_iter().filter(|&p| procfs::start_time(p).is_some()).collect()
             }
-            (None, None, Some(name)) => procfs::pids_named(name),
+            (None, None, None, Some(name)) => procfs::pids_named(name),
             _ => {
-                return Err(not_found("no single process selector".into(), "give exactly one of port, pid_file, name"));
+                let fix = "give exactly one of sim, port, pid_file, name";
+                return Err(not_found("no single process selector".into(), fix));
             }
         };
         let pid = match pids[..] {
@@ -99,9 +134,10 @@ impl KillProcessSpec {
             }
         };
         let name = procfs::comm(pid).unwrap_or_default();
-        let allowed = ctx.allow.pids.contains(&pid)
+        let allowed = self.sim.is_some()
+            || ctx.allow.pids.contains(&pid)
             || ctx.allow.processes.contains(&name)
-            || self.port.is_some_and(|p| ctx.allow.ports.contains(&p));
+            || self.port.is_some_and(|p| ctx.require_port(p).is_ok());
         if !allowed || pid == 1 || pid == std::process::id() {
             return Err(FaultErrorKind::Refused {
                 what: format!("pid {pid} (`{name}`) is not in the allow-list"),
@@ -135,6 +171,12 @@ impl Fault for KillProcessSpec {
             });
         }
         if self.restart && self.restart_command.is_none() {
+            if self.sim.is_none() {
+                return Err(FaultErrorKind::Refused {
+                    what: "restart without restart_command".into(),
+                    fix: "give restart_command (only the embedded simulator restarts its own processes)".into(),
+                });
+            }
             ctx.require_service("restart without restart_command")?;
         }
         self.resolve(ctx).map(drop)
@@ -147,7 +189,11 @@ impl Fault for KillProcessSpec {
         match (self.signal, self.restart, &self.restart_command) {
             (KillSignal::Stop, _, _) => intent.record(Undo::ContinueProcess { pid, start_time })?,
             (_, true, Some(cmd)) => intent.record(Undo::RunCommand { cmd: cmd.clone() })?,
-            (_, true, None) => intent.record(Undo::ReviveProcess { pid, name: name.clone() })?,
+            (_, true, None) => {
+                // Only reachable with `sim` (preflight): name the role, since all three share one binary name.
+                let role = self.sim.map_or_else(|| name.clone(), |s| s.name().to_owned());
+                intent.record(Undo::ReviveProcess { pid, name: role })?
+            }
             (_, false, _) => {}
         }
         kill(Pid::from_raw(pid as i32), signal)
@@ -195,7 +241,7 @@ mod tests {
     }
 
     fn spec(signal: KillSignal) -> KillProcessSpec {
-        KillProcessSpec { port: None, pid_file: None, name: None, signal, restart: false, restart_command: None }
+        KillProcessSpec { signal, ..KillProcessSpec::default() }
     }
 
     #[test]

@@ -16,14 +16,21 @@ pub mod connection_flood;
 pub mod cpu_hog;
 pub mod disk_fill;
 pub mod exec;
+pub mod frame_work;
 pub mod holder;
 pub mod journal;
+pub mod key_rotation;
 pub mod kill_process;
+pub mod knobs;
+pub mod memory_leak;
+pub mod network;
 pub mod noop;
 pub mod port_conflict;
 pub mod procfs;
 pub mod proxy;
+pub mod restore;
 pub mod runner;
+pub mod scene;
 pub mod service;
 mod spec;
 pub mod undo;
@@ -34,9 +41,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use journal::{Journal, JournalError, ensure_clean};
+pub use network::ProxyHandle;
 pub use runner::{FaultEvent, FaultEventKind, Injector, RollbackGuard};
-pub use spec::FaultSpec;
+pub(crate) use spec::fault_kind_list;
+pub use spec::{ExpiredTokenSpec, FaultSpec, TokenMode};
 pub use undo::Undo;
+
+pub use crate::sim::launch::Pids as SimPids;
 
 /// One fault kind. Kept minimal on purpose: anything a kind needs beyond this goes in its own file.
 pub trait Fault: Send + Sync {
@@ -114,6 +125,51 @@ impl TargetHost {
     }
 }
 
+/// The embedded simulator's resources. A kind falls back on these when the scenario leaves its port, path, process
+/// or secret out, and they are implicitly inside the blast radius (the run created them). Their presence is also how
+/// the simulator-only kinds (`memory_leak`, `frame_work`) know they may act.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimResources {
+    pub http_port: u16,
+    pub telemetry_port: u16,
+    pub dap_port: u16,
+    pub lsp_port: u16,
+    pub data_dir: PathBuf,
+    /// The `res://` root the simulator serves.
+    pub project_dir: PathBuf,
+    /// The JWT secret file, when the simulator runs with auth.
+    pub secret_file: Option<PathBuf>,
+    pub pids: SimPids,
+    /// `http://127.0.0.1:<http>/__sim/knobs`.
+    pub knobs_url: String,
+}
+
+impl SimResources {
+    /// From a started simulator's ports file and its directories.
+    pub fn new(
+        ports: &crate::sim::launch::Ports,
+        data_dir: PathBuf,
+        project_dir: PathBuf,
+        secret_file: Option<PathBuf>,
+    ) -> SimResources {
+        SimResources {
+            http_port: ports.http,
+            telemetry_port: ports.telemetry,
+            dap_port: ports.dap,
+            lsp_port: ports.lsp,
+            data_dir,
+            project_dir,
+            secret_file,
+            pids: ports.pids,
+            knobs_url: format!("http://127.0.0.1:{}{}knobs", ports.http, crate::sim::CONTROL_PREFIX),
+        }
+    }
+
+    fn ports(&self) -> [u16; 4] {
+        [self.http_port, self.telemetry_port, self.dap_port, self.lsp_port]
+    }
+}
+
 /// Everything a fault may consult: its limits and the handles it acts through.
 #[derive(Clone)]
 pub struct FaultContext {
@@ -123,9 +179,40 @@ pub struct FaultContext {
     pub target: TargetHost,
     /// The embedded simulator, when the run started one.
     pub service: Option<Arc<dyn ServiceControl>>,
+    /// The embedded simulator's ports, paths and PIDs, when the run started one.
+    pub sim: Option<SimResources>,
+    /// The proxy the run routes the target's traffic through, when the scenario has a `network` fault.
+    pub proxy: Option<ProxyHandle>,
 }
 
 impl FaultContext {
+    /// The simulator's resources, or a refusal saying `what` needs them.
+    pub fn require_sim(&self, what: &str) -> Result<&SimResources, FaultErrorKind> {
+        self.sim.as_ref().ok_or_else(|| FaultErrorKind::Refused {
+            what: format!("{what} needs the embedded simulator, and this run targets an external service"),
+            fix: "give the target explicitly in the fault's settings, or run against the simulator (omit [target])"
+                .into(),
+        })
+    }
+
+    /// Whether a destructive fault may touch `path` (canonicalized): the allow-list, or the simulator's own dirs and
+    /// secret file.
+    pub fn allows_path(&self, path: &Path) -> bool {
+        let sim_paths = self.sim.iter().flat_map(|s| [Some(&s.data_dir), Some(&s.project_dir), s.secret_file.as_ref()]);
+        self.allow.allows_path(path) || sim_paths.flatten().any(|d| d.canonicalize().is_ok_and(|d| path.starts_with(d)))
+    }
+
+    /// Refuse a path outside [`FaultContext::allows_path`].
+    pub fn require_path(&self, path: &Path) -> Result<(), FaultErrorKind> {
+        if self.allows_path(path) {
+            return Ok(());
+        }
+        Err(FaultErrorKind::Refused {
+            what: format!("{} is not in the allow-list", path.display()),
+            fix: "add its directory to the scenario's [allow] paths".into(),
+        })
+    }
+
     /// Refuse a fault that acts on this machine when the target is elsewhere (use `exec` or `service` for that).
     pub fn require_local(&self) -> Result<(), FaultErrorKind> {
         if self.target.is_local() {
@@ -145,7 +232,7 @@ impl FaultContext {
     }
 
     pub fn require_port(&self, port: u16) -> Result<(), FaultErrorKind> {
-        if self.allow.ports.contains(&port) {
+        if self.allow.ports.contains(&port) || self.sim.as_ref().is_some_and(|s| s.ports().contains(&port)) {
             return Ok(());
         }
         Err(FaultErrorKind::Refused {
@@ -201,7 +288,7 @@ pub(crate) mod testutil {
 
     pub fn ctx(allow: Allow) -> FaultContext {
         let target = TargetHost { host: "127.0.0.1".into(), http_port: 1 };
-        FaultContext { exe: PathBuf::from("/nonexistent"), allow, target, service: None }
+        FaultContext { exe: PathBuf::from("/nonexistent"), allow, target, service: None, sim: None, proxy: None }
     }
 
     impl Intent for Vec<Undo> {

@@ -1,6 +1,8 @@
 //! `port_conflict`: hold a TCP port so the service cannot bind it (runbook Incident 1, scenario B). With `restart`,
-//! the embedded simulator is stopped, the port taken, and the simulator started again, so it comes up on a fallback
-//! port while clients of the real one get nothing; rollback frees the port and restarts it on its own port.
+//! the service is restarted while the port is held, so it comes up on a fallback port while clients of the real one
+//! get nothing; rollback frees the port and restarts it on its own port. The embedded simulator is stopped, the port
+//! taken and the simulator started; a real deployment's `restart_command` is run while a holder keeps trying to bind,
+//! so the holder takes the port in the moment between the old process letting go and the new one binding.
 
 use std::io::ErrorKind;
 use std::net::TcpListener;
@@ -9,7 +11,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::holder::{self, HoldSpec};
-use super::{Fault, FaultContext, FaultErrorKind, Intent, Undo, procfs};
+use super::{Fault, FaultContext, FaultErrorKind, Intent, Undo, command, procfs};
+
+/// How long the holder keeps trying to take the port while a `restart_command` runs.
+const RACE_MS: u64 = 10_000;
 
 /// What clients of the held port see.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -22,22 +27,34 @@ pub enum PortMode {
     AcceptClose,
 }
 
-/// `[fault.port_conflict]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// `[fault.port_conflict]`: hold a TCP port so the service cannot bind it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PortConflictSpec {
-    /// TCP port to hold on 127.0.0.1; must be in the allow-list.
-    pub port: u16,
+    /// The port to hold on 127.0.0.1; omitted = the embedded simulator's HTTP port. An explicit port must be in
+    /// `[allow] ports`.
+    #[serde(default)]
+    pub port: Option<u16>,
     #[serde(default)]
     pub mode: PortMode,
-    /// Restart the embedded simulator while the port is held, so it must fall back to another port.
+    /// Restart the service while the port is held, so it comes up on a fallback port.
     #[serde(default)]
     pub restart: bool,
+    /// How to restart a target that is not the embedded simulator (needed with `restart` and a `[target]`).
+    #[serde(default)]
+    pub restart_command: Option<String>,
 }
 
 impl PortConflictSpec {
-    fn hold(&self) -> HoldSpec {
-        HoldSpec::Port { port: self.port, accept_close: self.mode == PortMode::AcceptClose }
+    fn port(&self, ctx: &FaultContext) -> Result<u16, FaultErrorKind> {
+        match self.port {
+            Some(p) => Ok(p),
+            None => Ok(ctx.require_sim("port_conflict without `port`")?.http_port),
+        }
+    }
+
+    fn hold(&self, port: u16, wait_ms: u64) -> HoldSpec {
+        HoldSpec::Port { port, accept_close: self.mode == PortMode::AcceptClose, wait_ms }
     }
 }
 
@@ -51,37 +68,65 @@ impl Fault for PortConflictSpec {
             PortMode::Listen => "listen without accepting",
             PortMode::AcceptClose => "accept and reset",
         };
-        let restart = if self.restart { ", restarting the simulator while it is held" } else { "" };
-        format!("port_conflict: hold 127.0.0.1:{} ({mode}){restart}", self.port)
+        let restart = match (self.restart, &self.restart_command) {
+            (false, _) => String::new(),
+            (true, None) => ", restarting the simulator while it is held".into(),
+            (true, Some(cmd)) => format!(", running `{cmd}` while it is held"),
+        };
+        let port = self.port.map_or("the simulator's HTTP port".into(), |p| p.to_string());
+        format!("port_conflict: hold 127.0.0.1:{port} ({mode}){restart}")
     }
 
     fn preflight(&self, ctx: &FaultContext) -> Result<(), FaultErrorKind> {
         ctx.require_local()?;
-        ctx.require_port(self.port)?;
-        if self.restart {
-            ctx.require_service("restart = true")?;
-            return Ok(());
+        let port = self.port(ctx)?;
+        ctx.require_port(port)?;
+        match (self.restart, &self.restart_command) {
+            (true, Some(cmd)) => return command::require_nonempty("restart_command", cmd),
+            (true, None) => return ctx.require_service("restart = true").map(drop),
+            (false, Some(_)) => {
+                return Err(FaultErrorKind::Refused {
+                    what: "restart_command without restart = true".into(),
+                    fix: "set restart = true, or remove restart_command".into(),
+                });
+            }
+            (false, None) => {}
         }
-        match TcpListener::bind(("127.0.0.1", self.port)) {
+        match TcpListener::bind(("127.0.0.1", port)) {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == ErrorKind::AddrInUse => Err(FaultErrorKind::Refused {
-                what: format!("port {} is already in use (pids {:?})", self.port, procfs::pids_listening_on(self.port)),
-                fix: "set restart = true to take it while the simulator restarts, or stop its owner first".into(),
+                what: format!("port {port} is already in use (pids {:?})", procfs::pids_listening_on(port)),
+                fix: "set restart = true to take it while the service restarts, or stop its owner first".into(),
             }),
-            Err(e) => Err(FaultErrorKind::io(format!("binding port {}", self.port))(e)),
+            Err(e) => Err(FaultErrorKind::io(format!("binding port {port}"))(e)),
         }
     }
 
     fn inject(&self, ctx: &FaultContext, intent: &mut dyn Intent) -> Result<String, FaultErrorKind> {
+        let port = self.port(ctx)?;
         if !self.restart {
-            return holder::start(ctx, intent, &self.hold());
+            return holder::start(ctx, intent, &self.hold(port, 0));
+        }
+        if let Some(cmd) = &self.restart_command {
+            // Journaled first, so it runs last: once the port is free the service restarts onto it.
+            intent.record(Undo::RunCommand { cmd: cmd.clone() })?;
+            let (exe, spec) = (ctx.exe.clone(), self.hold(port, RACE_MS));
+            let racer = std::thread::spawn(move || holder::spawn(&exe, &spec));
+            let ran = command::run(cmd);
+            let held = racer.join().map_err(|_| FaultErrorKind::Command {
+                cmd: "hold the port".into(),
+                output: "the holder thread panicked".into(),
+            })??;
+            // After the start (its PID is not known before); a holder dies with the run anyway.
+            intent.record(Undo::KillHolder { pid: held.pid, start_time: held.start_time })?;
+            return Ok(format!("{} (holder pid {}); {}", held.detail, held.pid, ran?));
         }
         let service = ctx.require_service("restart = true")?;
         // Journaled first, so it is rolled back last: after the port is free the simulator gets its own port back.
         intent.record(Undo::RestartService)?;
         let stop = |e| FaultErrorKind::Command { cmd: "stop the simulator".into(), output: e };
         service.stop().map_err(stop)?;
-        let detail = holder::start(ctx, intent, &self.hold())?;
+        let detail = holder::start(ctx, intent, &self.hold(port, 0))?;
         service.start().map_err(|e| FaultErrorKind::Command { cmd: "start the simulator".into(), output: e })?;
         Ok(format!("{detail}; simulator restarted while the port is held"))
     }

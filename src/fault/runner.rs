@@ -224,7 +224,7 @@ impl Inner {
     fn undo(&mut self, name: &str, undo: Vec<(u64, Undo)>, why: &str) -> Vec<FaultError> {
         let mut errors = Vec::new();
         for (id, record) in undo.into_iter().rev() {
-            match record.rollback(self.ctx.service.as_deref()) {
+            match record.rollback(Some(&self.ctx)) {
                 Ok(detail) => {
                     let cleared = self.journal.rolled_back(id).map_err(|e| named(name, e.into(), true));
                     self.events.push(event(name, FaultEventKind::RolledBack, format!("{why}: {detail}")));

@@ -1,45 +1,120 @@
-//! The closed set of fault kinds, as data: the scenario embeds one of these per `[[fault]]` (the kind table, e.g.
-//! `[fault.disk_fill]`), and [`FaultSpec::build`] turns it into the [`Fault`] that acts.
+//! The closed set of fault kinds, as data: the one definition of every kind's settings, which is also the scenario
+//! file's `[fault.<kind>]` table; [`FaultSpec::build`] turns one into the [`Fault`] that acts.
+//!
+//! [`fault_kind_list!`] is the single place a kind is registered. It hands the list (table name, variant, settings
+//! type, doc) to a generator macro: this file generates [`FaultSpec`] from it, and the scenario generates its
+//! `[[fault]]` entry (one optional field per kind table) from the same list, so the two can never disagree.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Fault;
-use super::connection_flood::ConnectionFloodSpec;
-use super::cpu_hog::CpuHogSpec;
-use super::disk_fill::DiskFillSpec;
-use super::exec::ExecSpec;
-use super::kill_process::KillProcessSpec;
-use super::noop::NoopSpec;
-use super::port_conflict::PortConflictSpec;
-use super::service::ServiceSpec;
+use super::{Fault, FaultContext, FaultErrorKind, Intent};
 
-/// One fault kind and its settings, externally tagged by the kind name.
+/// Calls `$then! { $( /// doc  table => Variant(Type), )* }` with every fault kind, in the order the docs list them.
+macro_rules! fault_kind_list {
+    ($then:ident) => {
+        $then! {
+            /// Hold a TCP port (Incident 1, scenario B).
+            port_conflict => PortConflict($crate::fault::port_conflict::PortConflictSpec),
+            /// Fill a filesystem (Incident 7).
+            disk_fill => DiskFill($crate::fault::disk_fill::DiskFillSpec),
+            /// Kill, terminate or freeze a process (Incident 1 scenario A, Incident 2 scenario C).
+            kill_process => KillProcess($crate::fault::kill_process::KillProcessSpec),
+            /// Stop and start a service through commands.
+            service => Service($crate::fault::service::ServiceSpec),
+            /// Toxics on the built-in proxy (Incidents 1 and 3).
+            network => Network($crate::fault::proxy::NetworkSpec),
+            /// Bad tokens on a share of requests (Incident 4, scenario A).
+            expired_token => ExpiredToken($crate::fault::ExpiredTokenSpec),
+            /// Replace the JWT secret (Incident 4).
+            key_rotation => KeyRotation($crate::fault::key_rotation::KeyRotationSpec),
+            /// Break a scene file (Incident 5).
+            scene => Scene($crate::fault::scene::SceneSpec),
+            /// The simulator's leak knob (Incident 6).
+            memory_leak => MemoryLeak($crate::fault::memory_leak::MemoryLeakSpec),
+            /// The simulator's busy-work knob (Incident 3).
+            frame_work => FrameWork($crate::fault::frame_work::FrameWorkSpec),
+            /// Busy threads (Incident 3, scenario A).
+            cpu_hog => CpuHog($crate::fault::cpu_hog::CpuHogSpec),
+            /// Idle connections up to the bridge's limit (Incident 2).
+            connection_flood => ConnectionFlood($crate::fault::connection_flood::ConnectionFloodSpec),
+            /// A pair of commands for anything else.
+            exec => Exec($crate::fault::exec::ExecSpec),
+            /// Nothing (baselines, tests).
+            noop => Noop($crate::fault::noop::NoopSpec),
+        }
+    };
+}
+pub(crate) use fault_kind_list;
+
+macro_rules! fault_spec {
+    ($( $(#[doc = $doc:literal])* $table:ident => $variant:ident($ty:ty), )*) => {
+        /// One fault kind and its settings, externally tagged by the kind's table name.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum FaultSpec {
+            $( $(#[doc = $doc])* $variant($ty), )*
+        }
+
+        impl FaultSpec {
+            /// Every kind's table name, in the order the docs list them.
+            pub const NAMES: &[&str] = &[$(stringify!($table)),*];
+
+            /// The kind's table name, e.g. `disk_fill`.
+            pub fn name(&self) -> &'static str {
+                match self { $( Self::$variant(_) => stringify!($table), )* }
+            }
+
+            pub fn build(&self) -> Box<dyn Fault> {
+                match self { $( Self::$variant(s) => Box::new(s.clone()), )* }
+            }
+        }
+    };
+}
+fault_kind_list!(fault_spec);
+
+/// `[fault.expired_token]`: a share of requests carries a bad token (runbook Incident 4, scenario A).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FaultSpec {
-    Noop(NoopSpec),
-    PortConflict(PortConflictSpec),
-    DiskFill(DiskFillSpec),
-    KillProcess(KillProcessSpec),
-    Service(ServiceSpec),
-    Exec(ExecSpec),
-    CpuHog(CpuHogSpec),
-    ConnectionFlood(ConnectionFloodSpec),
+#[serde(deny_unknown_fields)]
+pub struct ExpiredTokenSpec {
+    /// Fraction of requests affected, in (0, 1]: 1 = all (P1), less = intermittent (P2).
+    #[serde(default = "one")]
+    pub share: f64,
+    #[serde(default)]
+    pub mode: TokenMode,
 }
 
-impl FaultSpec {
-    pub fn build(&self) -> Box<dyn Fault> {
-        match self {
-            FaultSpec::Noop(s) => Box::new(s.clone()),
-            FaultSpec::PortConflict(s) => Box::new(s.clone()),
-            FaultSpec::DiskFill(s) => Box::new(s.clone()),
-            FaultSpec::KillProcess(s) => Box::new(s.clone()),
-            FaultSpec::Service(s) => Box::new(s.clone()),
-            FaultSpec::Exec(s) => Box::new(s.clone()),
-            FaultSpec::CpuHog(s) => Box::new(s.clone()),
-            FaultSpec::ConnectionFlood(s) => Box::new(s.clone()),
-        }
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenMode {
+    /// Correctly signed, `exp` in the past.
+    #[default]
+    Expired,
+    /// Signed with another secret.
+    WrongSignature,
+}
+
+/// Placeholder until `src/fault/expired_token.rs` (the load generator's side of the fault) lands: refuse at
+/// preflight rather than pretend. That file replaces this impl.
+impl Fault for ExpiredTokenSpec {
+    fn kind(&self) -> &'static str {
+        "expired_token"
+    }
+    fn describe(&self) -> String {
+        format!("expired_token: {:.0}% of requests carry a {:?} token", self.share * 100.0, self.mode)
+    }
+    fn preflight(&self, _ctx: &FaultContext) -> Result<(), FaultErrorKind> {
+        Err(FaultErrorKind::Refused {
+            what: "expired_token is not wired into the load generator in this build".into(),
+            fix: "remove the fault, or use key_rotation".into(),
+        })
+    }
+    fn inject(&self, ctx: &FaultContext, _intent: &mut dyn Intent) -> Result<String, FaultErrorKind> {
+        self.preflight(ctx).map(|()| String::new())
     }
 }
 
@@ -56,5 +131,23 @@ mod tests {
         let spec: FaultSpec = toml::from_str("[port_conflict]\nport = 6006\nmode = \"accept_close\"\n").unwrap();
         assert!(spec.build().describe().contains("accept and reset"));
         assert!(toml::from_str::<FaultSpec>("[cpu_hog]\nthreads = 2\ncores = 1\n").is_err());
+    }
+
+    #[test]
+    fn every_kind_builds_the_fault_of_its_name() {
+        let examples = [
+            "[network]\nlatency = \"300ms\"",
+            "[expired_token]",
+            "[key_rotation]",
+            "[scene]\nscene = \"res://a.tscn\"\naction = \"rename\"",
+            "[memory_leak]\nbytes_per_request = 1",
+            "[frame_work]\nms = 1.0",
+            "[service]\nstop = \"a\"\nstart = \"b\"",
+            "[noop]",
+        ];
+        for text in examples {
+            let spec: FaultSpec = toml::from_str(text).unwrap();
+            assert_eq!(spec.build().kind(), spec.name(), "{text}");
+        }
     }
 }

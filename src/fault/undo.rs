@@ -10,9 +10,9 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
-use super::{FaultErrorKind, ServiceControl, command, procfs};
+use super::{FaultContext, FaultErrorKind, command, knobs, procfs, restore};
 
-/// How to undo one change. Kinds that alter files (scene, key_rotation) add a `RestoreFile` variant here.
+/// How to undo one change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "undo", rename_all = "snake_case")]
 pub enum Undo {
@@ -29,13 +29,23 @@ pub enum Undo {
     RestartService,
     /// A process of the embedded simulator was killed and must be brought back.
     ReviveProcess { pid: u32, name: String },
+    /// A file the fault moved away or replaced (`scene`, `key_rotation`): put the original bytes (kept in `backup`,
+    /// beside it) and `mode` back, and check them against `sha256`.
+    RestoreFile { path: PathBuf, backup: PathBuf, mode: u32, sha256: String },
+    /// Simulator knobs the fault changed: POST their previous values (`json`) back to `url`.
+    SetKnobs { url: String, json: String },
+    /// Toxics on the run's proxy. They live in the run's memory only, so replay after the run has gone finds
+    /// nothing to do.
+    ClearToxics,
 }
 
 impl Undo {
     /// Undo the change; a second call, or a call for a change that never happened, does nothing and succeeds.
-    /// `service` is the embedded simulator when called by the live run; replay passes `None`, because the simulator
-    /// ended with the run that started it. Returns a one-line detail for the event log.
-    pub fn rollback(&self, service: Option<&dyn ServiceControl>) -> Result<String, FaultErrorKind> {
+    /// `live` is the run's context when the live run calls (its simulator and proxy); replay passes `None`, because
+    /// the embedded simulator and the proxy ended with the run that started them. Returns a one-line detail for the
+    /// event log.
+    pub fn rollback(&self, live: Option<&FaultContext>) -> Result<String, FaultErrorKind> {
+        let service = live.and_then(|c| c.service.as_deref());
         match self {
             Undo::DeleteFile { path } => match std::fs::remove_file(path) {
                 Ok(()) => Ok(format!("deleted {}", path.display())),
@@ -43,7 +53,18 @@ impl Undo {
                 Err(e) => Err(FaultErrorKind::io(format!("deleting {}", path.display()))(e)),
             },
             Undo::ContinueProcess { pid, start_time } => signal_same(*pid, *start_time, Signal::SIGCONT),
-            Undo::KillHolder { pid, start_time } => signal_same(*pid, *start_time, Signal::SIGKILL),
+            Undo::KillHolder { pid, start_time } => {
+                let detail = signal_same(*pid, *start_time, Signal::SIGKILL)?;
+                // Wait until it is dead (a zombie has let go of its sockets), so "rolled back" means the port is free.
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+                while procfs::start_time(*pid) == Some(*start_time)
+                    && procfs::state(*pid).is_some_and(|s| s != 'Z')
+                    && std::time::Instant::now() < deadline
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                Ok(detail)
+            }
             Undo::RunCommand { cmd } => command::run(cmd),
             Undo::RestartService => match service {
                 Some(s) => {
@@ -58,6 +79,15 @@ impl Undo {
                     Ok(format!("revived {name} (was pid {pid})"))
                 }
                 None => Ok("nothing to do: the embedded simulator ended with its run".into()),
+            },
+            Undo::RestoreFile { path, backup, mode, sha256 } => restore::restore(path, backup, *mode, sha256),
+            Undo::SetKnobs { url, json } => knobs::restore(url, json),
+            Undo::ClearToxics => match live.and_then(|c| c.proxy.as_ref()) {
+                Some(proxy) => {
+                    proxy.clear();
+                    Ok("cleared the proxy's toxics".into())
+                }
+                None => Ok("nothing to do: the proxy's toxics ended with its run".into()),
             },
         }
     }

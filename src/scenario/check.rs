@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::error::did_you_mean;
-use super::fault::{Context, Fault, FaultKind, check_kind};
+use super::fault::{Context, Fault, FaultSpec, check_kind};
 use super::locate::KeyPath;
 use super::model::{Allow, Load, LoadModel, Mix, Phase, ScenarioFile, Target};
 
@@ -283,7 +283,7 @@ fn check_faults(c: &mut Checker, at: &KeyPath, file: &ScenarioFile, report_unuse
             0 => c.fail(&at, format!("fault \"{}\" has no kind; add exactly one of: {}", entry.name, tables())),
             1 => {}
             _ => {
-                let names: Vec<&str> = kinds.iter().map(FaultKind::name).collect();
+                let names: Vec<&str> = kinds.iter().map(FaultSpec::name).collect();
                 let msg = format!("fault \"{}\" has {} kinds ({}); keep exactly one", entry.name, kinds.len(), {
                     names.join(", ")
                 });
@@ -300,7 +300,7 @@ fn check_faults(c: &mut Checker, at: &KeyPath, file: &ScenarioFile, report_unuse
 }
 
 fn tables() -> String {
-    FaultKind::NAMES.iter().map(|n| format!("[fault.{n}]")).collect::<Vec<_>>().join(", ")
+    FaultSpec::NAMES.iter().map(|n| format!("[fault.{n}]")).collect::<Vec<_>>().join(", ")
 }
 
 /// The longest run of back-to-back phases holding `fault`: how long one injection of it lasts.

@@ -2,7 +2,7 @@
 //!
 //! Two stages, as ripgrep parses its arguments: [`model`] is the serde mirror of the TOML (unknown keys are errors),
 //! then [`Scenario::load`] checks what serde cannot (ranges, cross references, the blast radius) and yields a
-//! [`Scenario`] whose faults are already turned into the closed [`FaultKind`] enum. Every error, from either stage,
+//! [`Scenario`] whose faults are already turned into the closed [`FaultSpec`] enum. Every error, from either stage,
 //! carries `file:line:column` and a fix ([`ScenarioError`]). This module never runs anything.
 //!
 //! Layout: `model.rs` (sections), `fault/` (fault kinds and their checks), `expect.rs`, `thresholds.rs`,

@@ -46,7 +46,7 @@ fn every_fault_kind_parses_into_its_variant_with_its_window_as_ttl() {
         ("exec", "inject = \"true\"\nrollback = \"true\""),
         ("noop", ""),
     ];
-    assert_eq!(tables.map(|t| t.0).as_slice(), FaultKind::NAMES);
+    assert_eq!(tables.map(|t| t.0).as_slice(), FaultSpec::NAMES);
     for (kind, body) in tables {
         let text = format!(
             "[sim]\nauth = true\n[[phase]]\nname = \"a\"\nduration = \"5s\"\nfaults = [\"f\"]\n\

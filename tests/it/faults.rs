@@ -4,6 +4,8 @@
 
 mod holders;
 mod interrupt;
+mod sim_kinds;
+mod torture;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -12,16 +14,20 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use spacetime_drill::fault::disk_fill::DiskFillSpec;
+use spacetime_drill::fault::key_rotation::KeyRotationSpec;
 use spacetime_drill::fault::kill_process::{KillProcessSpec, KillSignal};
 use spacetime_drill::fault::port_conflict::{PortConflictSpec, PortMode};
 use spacetime_drill::fault::runner::Planned;
-use spacetime_drill::fault::{Allow, FaultContext, FaultSpec, Injector, Journal, TargetHost, Undo, ensure_clean};
+use spacetime_drill::fault::scene::{SceneAction, SceneSpec};
+use spacetime_drill::fault::{
+    Allow, Fault, FaultContext, FaultErrorKind, FaultSpec, Injector, Intent, Journal, TargetHost, Undo, ensure_clean,
+};
 
 pub const EXE: &str = env!("CARGO_BIN_EXE_spacetime-drill");
 
 pub fn ctx(allow: Allow) -> FaultContext {
     let target = TargetHost { host: "127.0.0.1".into(), http_port: 1 };
-    FaultContext { exe: EXE.into(), allow, target, service: None }
+    FaultContext { exe: EXE.into(), allow, target, service: None, sim: None, proxy: None }
 }
 
 pub fn injector(journal: &Path, allow: Allow, faults: Vec<(&str, FaultSpec)>) -> Injector {
@@ -76,7 +82,7 @@ impl Drop for Tmpfs {
 }
 
 fn port_fault(port: u16, mode: PortMode) -> FaultSpec {
-    FaultSpec::PortConflict(PortConflictSpec { port, mode, restart: false })
+    FaultSpec::PortConflict(PortConflictSpec { port: Some(port), mode, ..Default::default() })
 }
 
 #[test]
@@ -117,16 +123,10 @@ fn port_conflict_accept_close_resets_clients() {
 fn preflight_names_each_bad_fault_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let by_port = KillProcessSpec {
-        port: Some(port),
-        pid_file: None,
-        name: None,
-        signal: KillSignal::Kill,
-        restart: false,
-        restart_command: None,
+    let by_port = KillProcessSpec { port: Some(port), signal: KillSignal::Kill, ..Default::default() };
+    let fill = |path: &Path| {
+        FaultSpec::DiskFill(DiskFillSpec { path: Some(path.into()), percent: Some(90.0), free_bytes: None })
     };
-    let fill =
-        |path: &Path| FaultSpec::DiskFill(DiskFillSpec { path: path.into(), percent: Some(90.0), free_bytes: None });
     let faults = vec![
         ("dap-crash", FaultSpec::KillProcess(by_port)),
         ("fill-elsewhere", fill(dir.path())),
@@ -148,11 +148,28 @@ fn preflight_names_each_bad_fault_and_changes_nothing() {
     assert_eq!(std::fs::metadata(&journal).unwrap().len(), 0, "nothing journaled, nothing changed");
 }
 
-/// Leave a journal as a crashed run would: an intent whose change was made.
-fn crashed_run(journal: &Path, ballast: &Path) {
+/// Journals into a [`Journal`] as the run does, for faults injected by hand.
+struct JournalIntent<'a>(&'a mut Journal, &'a str);
+
+impl Intent for JournalIntent<'_> {
+    fn record(&mut self, undo: Undo) -> Result<(), FaultErrorKind> {
+        self.0.intend(self.1, &undo)?;
+        Ok(())
+    }
+}
+
+/// Leave a journal as a crashed run with no watchdog would: a ballast, a scene overwritten with garbage and a
+/// rotated secret, all changed and none undone.
+fn crashed_run(journal: &Path, dir: &Path) {
+    let ctx = ctx(Allow { paths: vec![dir.to_owned()], ..Allow::default() });
     let mut j = Journal::open(journal).unwrap();
-    j.intend("fill", &Undo::DeleteFile { path: ballast.to_owned() }).unwrap();
-    std::fs::write(ballast, b"ballast").unwrap();
+    j.intend("fill", &Undo::DeleteFile { path: dir.join("ballast") }).unwrap();
+    std::fs::write(dir.join("ballast"), b"ballast").unwrap();
+    let (scene, action) = ("res://main.tscn".into(), SceneAction::Garbage);
+    let scene = SceneSpec { scene, action, dependency: None, project_dir: Some(dir.join("project")) };
+    scene.inject(&ctx, &mut JournalIntent(&mut j, "scene")).unwrap();
+    let rotation = KeyRotationSpec { secret_file: Some(dir.join("jwt.secret")) };
+    rotation.inject(&ctx, &mut JournalIntent(&mut j, "rotate")).unwrap();
 }
 
 fn recover(journal: &Path) -> (bool, String) {
@@ -163,13 +180,19 @@ fn recover(journal: &Path) -> (bool, String) {
 #[test]
 fn recover_replays_a_crashed_run_and_a_second_recover_is_a_no_op() {
     let dir = tempfile::tempdir().unwrap();
-    let (journal, ballast): (PathBuf, PathBuf) = (dir.path().join("state/journal.jsonl"), dir.path().join("ballast"));
-    crashed_run(&journal, &ballast);
+    let journal: PathBuf = dir.path().join("state/journal.jsonl");
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(files.join("project")).unwrap();
+    std::fs::write(files.join("project/main.tscn"), "[gd_scene format=3]\n").unwrap();
+    std::fs::write(files.join("jwt.secret"), "secret\n").unwrap();
+    let before = sim_kinds::tree_hashes(&files);
+    crashed_run(&journal, &files);
+    assert_ne!(sim_kinds::tree_hashes(&files), before, "the crashed run changed things");
     let refused = ensure_clean(&journal).err().unwrap().to_string();
     assert!(refused.contains("run `spacetime-drill recover`"), "{refused}");
     let (ok, out) = recover(&journal);
-    assert!(ok && out.contains("1 rolled back") && out.contains("deleted"), "{out}");
-    assert!(!ballast.exists());
+    assert!(ok && out.contains("3 rolled back") && out.contains("deleted") && out.contains("restored"), "{out}");
+    assert_eq!(sim_kinds::tree_hashes(&files), before, "every file byte-identical, no ballast or backup left");
     let (ok, out) = recover(&journal);
     assert!(ok && out.contains("nothing to recover"), "{out}");
     ensure_clean(&journal).unwrap();

@@ -5,7 +5,9 @@
 use super::super::check::Checker;
 use super::super::locate::KeyPath;
 use super::super::model::Allow;
-use super::{FaultKind, SceneAction, Signal};
+use crate::fault::FaultSpec;
+use crate::fault::kill_process::KillSignal;
+use crate::fault::scene::SceneAction;
 
 /// What the kinds' checks need to know about the rest of the scenario.
 pub struct Context<'a> {
@@ -17,16 +19,16 @@ pub struct Context<'a> {
 }
 
 /// Checks one kind's table; `at` is the path of that table (`fault[i].<kind>`).
-pub fn check_kind(kind: &FaultKind, at: &KeyPath, cx: &Context, c: &mut Checker) {
+pub fn check_kind(kind: &FaultSpec, at: &KeyPath, cx: &Context, c: &mut Checker) {
     let allow = cx.allow;
     match kind {
-        FaultKind::PortConflict(p) => {
+        FaultSpec::PortConflict(p) => {
             if let Some(port) = p.port {
                 c.allowed_port(&at.key("port"), port, allow);
             }
             restart_command(c, at, p.restart, p.restart_command.as_deref(), !cx.target);
         }
-        FaultKind::DiskFill(d) => {
+        FaultSpec::DiskFill(d) => {
             match (d.percent, d.free_bytes) {
                 (Some(pct), None) => c.check(pct.is_finite() && pct > 0.0 && pct <= 100.0, &at.key("percent"), || {
                     format!("{pct} is not a percentage; use a number in (0, 100]")
@@ -38,7 +40,7 @@ pub fn check_kind(kind: &FaultKind, at: &KeyPath, cx: &Context, c: &mut Checker)
                 c.allowed_path(&at.key("path"), path, allow);
             }
         }
-        FaultKind::KillProcess(k) => {
+        FaultSpec::KillProcess(k) => {
             let set = [k.sim.is_some(), k.port.is_some(), k.pid_file.is_some(), k.name.is_some()];
             c.check(set.iter().filter(|s| **s).count() == 1, at, || {
                 "name the process with exactly one of sim (bridge, dap, lsp), port, pid_file, name".to_owned()
@@ -54,16 +56,16 @@ pub fn check_kind(kind: &FaultKind, at: &KeyPath, cx: &Context, c: &mut Checker)
                     format!("process \"{name}\" is outside the blast radius; add it to [allow] processes")
                 });
             }
-            c.check(!(k.restart && k.signal == Signal::Stop), &at.key("restart"), || {
+            c.check(!(k.restart && k.signal == KillSignal::Stop), &at.key("restart"), || {
                 "signal STOP is undone by CONT on rollback; remove restart".to_owned()
             });
             restart_command(c, at, k.restart, k.restart_command.as_deref(), k.sim.is_some());
         }
-        FaultKind::Service(s) => {
+        FaultSpec::Service(s) => {
             c.command(&at.key("stop"), &s.stop);
             c.command(&at.key("start"), &s.start);
         }
-        FaultKind::Network(n) => {
+        FaultSpec::Network(n) => {
             let any = n.latency.is_some() || n.bandwidth_kbps.is_some() || n.reset || n.timeout;
             c.check(any || n.slow_close.is_some(), at, || {
                 "no toxic set; set latency, bandwidth_kbps, reset, timeout or slow_close".to_owned()
@@ -79,20 +81,23 @@ pub fn check_kind(kind: &FaultKind, at: &KeyPath, cx: &Context, c: &mut Checker)
                     .to_owned()
             });
         }
-        FaultKind::ExpiredToken(t) => {
+        FaultSpec::ExpiredToken(t) => {
             c.check(t.share.is_finite() && t.share > 0.0 && t.share <= 1.0, &at.key("share"), || {
                 format!("{} is not a share; use a fraction in (0, 1], e.g. 0.3 or 1", t.share)
             });
             needs_auth(c, at, cx);
         }
-        FaultKind::KeyRotation(k) => match &k.secret_file {
+        FaultSpec::KeyRotation(k) => match &k.secret_file {
             Some(file) => c.allowed_path(&at.key("secret_file"), file, allow),
             None => c.check(!cx.target && cx.auth, at, || {
                 "without secret_file this rotates the embedded simulator's secret: set [sim] auth = true".to_owned()
             }),
         },
-        FaultKind::Scene(s) => {
+        FaultSpec::Scene(s) => {
             c.scene_path(&at.key("scene"), &s.scene);
+            if let Some(dir) = &s.project_dir {
+                c.allowed_path(&at.key("project_dir"), dir, allow);
+            }
             match (s.action, &s.dependency) {
                 (SceneAction::RemoveDependency, Some(dep)) => {
                     c.check(dep.starts_with("res://") && dep.len() > 6, &at.key("dependency"), || {
@@ -106,15 +111,15 @@ pub fn check_kind(kind: &FaultKind, at: &KeyPath, cx: &Context, c: &mut Checker)
                 (_, None) => {}
             }
         }
-        FaultKind::MemoryLeak(m) => c.at_least_one(&at.key("bytes_per_request"), m.bytes_per_request),
-        FaultKind::FrameWork(f) => c.positive(&at.key("ms"), f.ms, "milliseconds"),
-        FaultKind::CpuHog(h) => c.at_least_one(&at.key("threads"), h.threads.into()),
-        FaultKind::ConnectionFlood(f) => c.at_least_one(&at.key("connections"), f.connections.into()),
-        FaultKind::Exec(e) => {
+        FaultSpec::MemoryLeak(m) => c.at_least_one(&at.key("bytes_per_request"), m.bytes_per_request),
+        FaultSpec::FrameWork(f) => c.positive(&at.key("ms"), f.ms, "milliseconds"),
+        FaultSpec::CpuHog(h) => c.at_least_one(&at.key("threads"), h.threads.into()),
+        FaultSpec::ConnectionFlood(f) => c.at_least_one(&at.key("connections"), f.connections.into()),
+        FaultSpec::Exec(e) => {
             c.command(&at.key("inject"), &e.inject);
             c.command(&at.key("rollback"), &e.rollback);
         }
-        FaultKind::Noop(_) => {}
+        FaultSpec::Noop(_) => {}
     }
 }
 

@@ -2,22 +2,22 @@
 //!
 //! serde cannot combine `deny_unknown_fields` with `flatten`, so the wire format follows toxiproxy's wrapper /
 //! attributes split: [`FaultEntry`] has one optional field per kind (`[fault.disk_fill]`, `[fault.noop]`, ...) and
-//! the check turns the one that is set into the closed [`FaultKind`] enum the faults module matches on. The
-//! `fault_kinds!` list is the single place a kind is registered: it yields the field, the enum variant and the name.
+//! the check turns the one that is set into the closed [`FaultSpec`] enum the faults module acts on. The settings
+//! types are the faults module's own (one definition per kind), and the fields are generated from its
+//! `fault_kind_list!`, the single place a kind is registered.
 
 mod check;
-mod kinds;
 
 use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::fault::FaultSpec;
 pub(super) use check::{Context, check_kind};
-pub use kinds::*;
 
-macro_rules! fault_kinds {
-    ($( $(#[doc = $doc:literal])* $field:ident => $variant:ident, )*) => {
+macro_rules! fault_entry {
+    ($( $(#[doc = $doc:literal])* $table:ident => $variant:ident($ty:ty), )*) => {
         /// A fault as written: the timeline fields, then exactly one kind table, e.g. `[fault.disk_fill]`.
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
@@ -30,66 +30,20 @@ macro_rules! fault_kinds {
             #[schemars(with = "Option<String>")]
             pub ttl: Option<Duration>,
             $( $(#[doc = $doc])* #[serde(default, skip_serializing_if = "Option::is_none")]
-               pub $field: Option<$variant>, )*
-        }
-
-        /// The kind of a checked fault, with its settings.
-        #[derive(Debug, Clone, PartialEq)]
-        pub enum FaultKind {
-            $( $(#[doc = $doc])* $variant($variant), )*
-        }
-
-        impl FaultKind {
-            /// Every kind's table name, in the order the docs list them.
-            pub const NAMES: &[&str] = &[$(stringify!($field)),*];
-
-            /// The kind's table name, e.g. `disk_fill`.
-            pub fn name(&self) -> &'static str {
-                match self { $( Self::$variant(_) => stringify!($field), )* }
-            }
+               pub $table: Option<$ty>, )*
         }
 
         impl FaultEntry {
             /// Every kind table the entry has; a checked entry has exactly one.
-            pub fn kinds(&self) -> Vec<FaultKind> {
+            pub fn kinds(&self) -> Vec<FaultSpec> {
                 let mut kinds = Vec::new();
-                $( if let Some(k) = &self.$field { kinds.push(FaultKind::$variant(k.clone())); } )*
+                $( if let Some(k) = &self.$table { kinds.push(FaultSpec::$variant(k.clone())); } )*
                 kinds
             }
         }
     };
 }
-
-fault_kinds! {
-    /// Hold a TCP port (Incident 1, scenario B).
-    port_conflict => PortConflict,
-    /// Fill a filesystem (Incident 7).
-    disk_fill => DiskFill,
-    /// Kill, terminate or freeze a process (Incident 1 scenario A, Incident 2 scenario C).
-    kill_process => KillProcess,
-    /// Stop and start a service through commands.
-    service => Service,
-    /// Toxics on the built-in proxy (Incidents 1 and 3).
-    network => Network,
-    /// Bad tokens on a share of requests (Incident 4, scenario A).
-    expired_token => ExpiredToken,
-    /// Replace the JWT secret (Incident 4).
-    key_rotation => KeyRotation,
-    /// Break a scene file (Incident 5).
-    scene => Scene,
-    /// The simulator's leak knob (Incident 6).
-    memory_leak => MemoryLeak,
-    /// The simulator's busy-work knob (Incident 3).
-    frame_work => FrameWork,
-    /// Busy threads (Incident 3, scenario A).
-    cpu_hog => CpuHog,
-    /// Idle connections up to the bridge's limit (Incident 2).
-    connection_flood => ConnectionFlood,
-    /// A pair of commands for anything else.
-    exec => Exec,
-    /// Nothing (baselines, tests).
-    noop => Noop,
-}
+crate::fault::fault_kind_list!(fault_entry);
 
 /// A checked fault, ready for the faults module.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,5 +51,5 @@ pub struct Fault {
     pub name: String,
     /// Longest the fault is held: the entry's `ttl`, or its window.
     pub ttl: Duration,
-    pub kind: FaultKind,
+    pub kind: FaultSpec,
 }

@@ -97,7 +97,12 @@ fn port_conflict_with_restart_pushes_the_service_to_a_fallback_port_and_back() {
     assert_eq!(sim.bound_port(), Some(port));
     let mut c = ctx(Allow { ports: vec![port], ..Allow::default() });
     c.service = Some(sim.clone());
-    let spec = FaultSpec::PortConflict(PortConflictSpec { port, mode: PortMode::Listen, restart: true });
+    let spec = FaultSpec::PortConflict(PortConflictSpec {
+        port: Some(port),
+        mode: PortMode::Listen,
+        restart: true,
+        restart_command: None,
+    });
     let planned = vec![Planned { name: "squat".into(), fault: spec.build(), ttl: Duration::from_secs(60) }];
     let inj = Injector::new(ensure_clean(&dir.path().join("j")).unwrap(), c, planned, false);
     inj.preflight_all().unwrap();

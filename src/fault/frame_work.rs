@@ -1,0 +1,40 @@
+//! `frame_work`: turn on the simulator's busy-work knob, so every frame takes longer, FPS drops and latency rises
+//! (runbook Incident 3); rollback sets the knob back. Only the embedded simulator has the knob: refused against any
+//! other target.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Fault, FaultContext, FaultErrorKind, Intent, knobs};
+
+/// The simulator's own bound on the knob.
+const MAX_MS: f64 = 10_000.0;
+
+/// `[fault.frame_work]`: the simulator's busy-work knob: FPS drops, latency rises (Incident 3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FrameWorkSpec {
+    /// Extra work per frame, in milliseconds (a 90 Hz frame is 11.1 ms).
+    pub ms: f64,
+}
+
+impl Fault for FrameWorkSpec {
+    fn kind(&self) -> &'static str {
+        "frame_work"
+    }
+    fn describe(&self) -> String {
+        format!("frame_work: the simulator busy-works {} ms every frame", self.ms)
+    }
+    fn preflight(&self, ctx: &FaultContext) -> Result<(), FaultErrorKind> {
+        if !(self.ms.is_finite() && self.ms > 0.0 && self.ms <= MAX_MS) {
+            return Err(FaultErrorKind::Refused {
+                what: format!("ms = {}", self.ms),
+                fix: format!("use a number of milliseconds in (0, {MAX_MS}], e.g. 20"),
+            });
+        }
+        knobs::preflight(ctx, self.kind())
+    }
+    fn inject(&self, ctx: &FaultContext, intent: &mut dyn Intent) -> Result<String, FaultErrorKind> {
+        knobs::set(ctx, intent, self.kind(), "frame_work_ms", self.ms.into())
+    }
+}
