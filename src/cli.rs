@@ -76,6 +76,12 @@ pub struct RunArgs {
     /// No live progress and no per-phase table; errors still go to stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Run the load and the probes, but only log what each fault would do; nothing is injected.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The crash journal; default `$XDG_STATE_HOME/spacetime-drill/journal.jsonl`. A dirty one blocks the run.
+    #[arg(long, env = "SPACETIME_DRILL_JOURNAL")]
+    pub journal: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
