@@ -59,8 +59,11 @@ impl SimControl {
                 Ok(p) => p,
                 Err(e) => return drop(ready_tx.send(Err(e))),
             };
-            let started =
-                Started { ports: process.ports, data_dir: process.data_dir.clone(), project_dir: process.project_dir.clone() };
+            let started = Started {
+                ports: process.ports,
+                data_dir: process.data_dir.clone(),
+                project_dir: process.project_dir.clone(),
+            };
             let _ = ready_tx.send(Ok(started));
             let mut owner = Owner { process, exe, token, revived: Vec::new(), stopped: false };
             for (op, reply) in rx {

@@ -102,7 +102,6 @@ pub struct Embedded {
     pub secrets: tempfile::TempDir,
 }
 
-
 /// Long enough for any run; the secret dies with the run anyway.
 const TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 
