@@ -5,6 +5,7 @@
 //! A fault named by consecutive phases is held across them: it is injected when the first of them starts and rolled
 //! back when the last ends. Every [`FaultEvent`] lands in the record's event log at the time it happened.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -12,7 +13,7 @@ use anyhow::Context;
 use crate::fault::runner::{Planned, PreflightError};
 use crate::fault::watchdog::Watchdog;
 use crate::fault::{
-    self, Allow, FaultContext, FaultEvent, FaultEventKind, FaultSpec, Injector, JournalError, RollbackGuard,
+    self, Allow, FaultContext, FaultEvent, FaultEventKind, FaultSpec, Injector, Journal, JournalError, RollbackGuard,
     ServiceControl, TargetHost,
 };
 use crate::record::{EventKind, Recorder};
@@ -32,30 +33,32 @@ pub struct RunFaults {
 }
 
 impl RunFaults {
+    /// Open the crash journal before anything is started: a dirty one (an earlier run left a fault behind) refuses the
+    /// run, naming `recover`. `None` when the scenario has no faults and another run owns the journal: such a run
+    /// touches nothing it would have to record.
+    pub fn open_journal(scenario: &Scenario, flag: Option<&Path>) -> anyhow::Result<Option<(Journal, PathBuf)>> {
+        let path = fault::journal::resolve_path(flag)?;
+        match fault::ensure_clean(&path) {
+            Err(JournalError::Busy { .. }) if scenario.faults.is_empty() => Ok(None),
+            other => Ok(Some((other?, path))),
+        }
+    }
+
     /// Everything that must happen before the first request; an error here has changed nothing. `None` when the
-    /// scenario has no faults (the journal is still checked: a dirty one means an earlier run left something behind).
+    /// scenario has no faults.
     pub fn prepare(
         scenario: &Scenario,
         target: &Target,
         dry_run: bool,
-        journal: Option<&std::path::Path>,
+        journal: Option<(Journal, PathBuf)>,
     ) -> anyhow::Result<Option<RunFaults>> {
-        let path = fault::journal::resolve_path(journal)?;
-        let journal = match fault::ensure_clean(&path) {
-            // Another run owns the journal; a run without faults touches nothing it would have to record.
-            Err(JournalError::Busy { .. }) if scenario.faults.is_empty() => return Ok(None),
-            other => other?,
-        };
-        if scenario.faults.is_empty() {
-            return Ok(None);
-        }
+        let Some((journal, path)) = journal.filter(|_| !scenario.faults.is_empty()) else { return Ok(None) };
         let planned = scenario
             .faults
             .iter()
             .map(|f| Ok(Planned { name: f.name.clone(), fault: spec(&f.kind, target)?.build(), ttl: f.ttl }))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let ctx = context(scenario, target)?;
-        let injector = Injector::new(journal, ctx, planned, dry_run);
+        let injector = Injector::new(journal, context(scenario, target)?, planned, dry_run);
         injector.preflight_all().map_err(|e: PreflightError| anyhow::anyhow!(e))?;
         let exe = std::env::current_exe().context("cannot find this program to start the watchdog")?;
         let watchdog = if dry_run { None } else { Some(Watchdog::spawn(&exe, &path)?) };

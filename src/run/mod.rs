@@ -110,9 +110,10 @@ fn interrupt_token() -> anyhow::Result<CancellationToken> {
 }
 
 pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationToken) -> anyhow::Result<Outcome> {
+    let journal = faults::RunFaults::open_journal(scenario, args.journal.as_deref())?;
     let target = Target::resolve(scenario, args.target.as_deref(), args.telemetry.as_deref())?;
     let proxy = network_proxy(scenario, &target).await?;
-    let mut faults = faults::RunFaults::prepare(scenario, &target, args.dry_run, args.journal.as_deref())?;
+    let mut faults = faults::RunFaults::prepare(scenario, &target, args.dry_run, journal)?;
     let file = &scenario.file;
     let phase_names: Vec<String> = file.phases.iter().map(|p| p.name.clone()).collect();
     let total: Duration = file.phases.iter().map(|p| p.duration).sum();
