@@ -99,6 +99,12 @@ pub struct RunArgs {
     /// machines share one clock and their per-second rows line up when merged.
     #[arg(long, value_name = "RFC3339")]
     pub start_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Run the load and the probes, but only log what each fault would do; nothing is injected.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The crash journal; default `$XDG_STATE_HOME/spacetime-drill/journal.jsonl`. A dirty one blocks the run.
+    #[arg(long, env = "SPACETIME_DRILL_JOURNAL")]
+    pub journal: Option<PathBuf>,
 }
 
 /// `--shard I/N`: this process runs share `index` (0-based) of `count`.

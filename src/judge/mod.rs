@@ -12,6 +12,7 @@ mod expect;
 mod finding;
 mod input;
 mod profile;
+mod record;
 mod rules;
 mod stats;
 #[cfg(test)]
@@ -27,6 +28,7 @@ pub use expect::{CheckResult, Expected, check};
 pub use finding::{Cmp, Evidence, Finding, Incident, Severity, UnknownIncident, UnknownSeverity};
 pub use input::{EndpointSecond, FaultSpan, PhaseSpan, Run, Second, StatusProbe};
 pub use profile::Profile;
+pub use record::{fault_spans, run_from_record};
 pub use timeline::{Detection, FaultVerdict, Recovery, Transition, WindowVerdict};
 
 use stats::Stats;

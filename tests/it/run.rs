@@ -1,4 +1,9 @@
-//! `spacetime-drill run` end to end against the embedded simulator: counts, report shape, secrets, interruption.
+//! `spacetime-drill run` end to end against the embedded simulator: counts, report shape, secrets, interruption;
+//! faults and the verdict in `run/`. Every run gets its own crash journal, never the user's.
+
+mod drills;
+mod gate;
+mod guarantees;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -14,9 +19,12 @@ fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
+/// `spacetime-drill ARGS` with a private journal (a `SPACETIME_DRILL_JOURNAL` in `envs` wins).
 fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let journal = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(bin());
     cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd.env("SPACETIME_DRILL_JOURNAL", journal.path().join("journal.jsonl"));
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -138,6 +146,7 @@ duration = "60s"
     let out = dir.path().join("out");
     let mut child = Command::new(bin())
         .args(["run", scenario.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()])
+        .env("SPACETIME_DRILL_JOURNAL", dir.path().join("journal.jsonl"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -1,7 +1,12 @@
 //! The service a run drives: the embedded simulator (started here, torn down at the end) or a URL given by the
 //! scenario or the command line, with its token.
 
+mod control;
+
+pub use control::{SimControl, Started};
+
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -10,7 +15,7 @@ use crate::api::StateMapping;
 use crate::scenario::Scenario;
 use crate::secret::Secret;
 use crate::sim::auth;
-use crate::sim::launch::{SimOptions, SimProcess};
+use crate::sim::launch::SimOptions;
 
 pub struct Target {
     pub http: String,
@@ -66,32 +71,39 @@ impl Target {
         }
         let token = if sim.auth {
             let secret: [u8; 32] = rand::random();
-            let path = secrets.path().join("jwt.secret");
+            let path = secrets.path().join(JWT_SECRET);
             std::fs::write(&path, hex(&secret))?;
             extra_args.extend(["--jwt-secret-file".to_owned(), path.display().to_string()]);
             Some(Secret::new(auth::mint(hex(&secret).as_bytes(), TOKEN_TTL, None)?))
         } else {
             None
         };
-        let process = SimProcess::spawn(&exe, &SimOptions { extra_args, ..SimOptions::default() })
-            .context("cannot start the embedded simulator")?;
+        let opts = SimOptions { extra_args, ..SimOptions::default() };
+        let (control, started) =
+            SimControl::spawn(exe, opts, token.clone()).context("cannot start the embedded simulator")?;
         Ok(Target {
-            http: process.http_url(),
-            telemetry: Some(process.telemetry_url()),
+            http: format!("http://127.0.0.1:{}", started.ports.http),
+            telemetry: Some(format!("ws://127.0.0.1:{}", started.ports.telemetry)),
             token,
             state_mapping: StateMapping::Legacy,
-            pid: Some(process.ports.pids.bridge),
-            disk_path: Some(scenario.file.probe.disk_path.clone().unwrap_or_else(|| process.data_dir.clone())),
-            embedded: Some(Embedded { process, secrets }),
+            pid: Some(started.ports.pids.bridge),
+            disk_path: Some(scenario.file.probe.disk_path.clone().unwrap_or_else(|| started.data_dir.clone())),
+            embedded: Some(Embedded { control: Arc::new(control), started, secrets }),
         })
     }
 }
 
 /// The embedded simulator and the directory holding its JWT secret, both removed when the run ends.
 pub struct Embedded {
-    pub process: SimProcess,
+    /// Stops, starts and revives the simulator for faults; the simulator ends when the last handle is dropped.
+    pub control: Arc<SimControl>,
+    /// Its ports, PIDs and directories as it first came up: what scenario faults default to and the allow-list holds.
+    pub started: Started,
     pub secrets: tempfile::TempDir,
 }
+
+/// The embedded simulator's signing secret, in [`Embedded::secrets`] (faults such as `key_rotation` default to it).
+pub const JWT_SECRET: &str = "jwt.secret";
 
 /// Long enough for any run; the secret dies with the run anyway.
 const TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);

@@ -1,9 +1,22 @@
-//! The orchestrator of one run: resolve the target, start watching (telemetry, probes), drive the load through the
-//! timeline phase by phase, stop everything, and write the report.
+//! The orchestrator of one run: resolve the target, prepare the faults (journal, preflight, watchdog), start
+//! watching (telemetry, probes), drive the load through the timeline phase by phase while faults are injected and
+//! rolled back, stop everything, judge the record against the runbook, and write the report.
 //!
 //! It owns the run's clock (one `Instant` every module measures from) and the phase boundaries; load, telemetry
 //! and probes only record into the shared [`Recorder`]. Ctrl-C and SIGTERM cancel one token that every task
-//! watches, so an interrupted run still ends cleanly and reports the phases it reached as `interrupted`.
+//! watches, so an interrupted run rolls its faults back first, then ends cleanly and reports the phases it reached
+//! as `interrupted`.
+//!
+//! Routing: with a `network` fault the load goes through one built-in proxy for the whole run (so a toxic never
+//! changes where clients connect), while `/status` probes and telemetry stay direct. Decision: the load is what
+//! users see through the network; the probes are the operator's view from inside, as the runbook's own checks on
+//! the host are, so a slow network shows up as slow responses but not as an unreachable `/status`.
+//!
+//! Exit codes: 0 every expectation held; 1 an expectation broke (the CI gate); 2 a harness error, an interrupted
+//! run, or a fault that failed to inject or roll back (the drill did not do what it said, so it cannot pass).
+
+mod faults;
+mod verdict;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,6 +28,9 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::RunArgs;
+use crate::fault::FaultSpec;
+use crate::fault::proxy::Proxy;
+use crate::judge::CheckResult;
 use crate::load::LoadPlan;
 use crate::probe::ProbePlan;
 use crate::progress::Progress;
@@ -32,15 +48,38 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
     let out_dir = out_dir(&args, &scenario.name)?;
     let interrupt = interrupt_token()?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let report = rt.block_on(run(&scenario, &args, interrupt))?;
+    let Outcome { report, errors } = rt.block_on(run(&scenario, &args, interrupt))?;
     let path = out_dir.join("report.json");
     report::write_json(&report, &path)?;
     if !args.quiet {
         print!("{}", report::render_table(&report));
-        println!("report: {}", path.display());
     }
-    // An interrupted run is reported but not judged: exit 2, so a CI gate never passes on half a run.
-    Ok(if report.status == RunStatus::Interrupted { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    if let Some(v) = &report.verdict {
+        print!("{}", verdict::summary(v, &report.expectations, &report.record));
+    }
+    println!("report: {}", path.display());
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    Ok(ExitCode::from(exit_code(report.status, &errors, &report.expectations)))
+}
+
+/// An interrupted run is reported but not judged, and a fault that failed makes the drill invalid: both exit 2, so
+/// a CI gate never passes on half a run.
+fn exit_code(status: RunStatus, errors: &[String], expectations: &[CheckResult]) -> u8 {
+    if status == RunStatus::Interrupted || !errors.is_empty() {
+        2
+    } else if expectations.iter().any(|e| !e.passed) {
+        1
+    } else {
+        0
+    }
+}
+
+/// A finished run: its report, and the harness errors that make it exit 2 (failed injections or rollbacks).
+pub struct Outcome {
+    pub report: Report,
+    pub errors: Vec<String>,
 }
 
 /// The directory is created before anything runs, so a bad `--out` fails before the target is touched.
@@ -61,18 +100,21 @@ fn interrupt_token() -> anyhow::Result<CancellationToken> {
     let t = token.clone();
     ctrlc::set_handler(move || {
         if presses.fetch_add(1, Ordering::SeqCst) == 0 {
-            eprintln!("interrupted: stopping the load and writing the report (Ctrl-C again will not skip this)");
+            eprintln!("interrupted: rolling back faults, stopping the load and writing the report");
             t.cancel();
         } else {
-            eprintln!("still shutting down; please wait");
+            eprintln!("rollback in progress; it is not skipped, please wait");
         }
     })
     .context("cannot install the Ctrl-C/SIGTERM handler")?;
     Ok(token)
 }
 
-pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationToken) -> anyhow::Result<Report> {
+pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationToken) -> anyhow::Result<Outcome> {
+    let journal = faults::RunFaults::open_journal(scenario, args.journal.as_deref())?;
     let target = Target::resolve(scenario, args.target.as_deref(), args.telemetry.as_deref())?;
+    let proxy = network_proxy(scenario, &target).await?.map(Arc::new);
+    let mut faults = faults::RunFaults::prepare(scenario, &target, args.dry_run, journal, proxy.as_ref())?;
     let file = &scenario.file;
     let phase_names: Vec<String> = file.phases.iter().map(|p| p.name.clone()).collect();
     let total: Duration = file.phases.iter().map(|p| p.duration).sum();
@@ -101,7 +143,8 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
     });
 
     let stop_load = interrupt.child_token();
-    let plan = LoadPlan::from_scenario(file, &target.http, target.token.clone())?;
+    let load_url = proxy.as_ref().map_or_else(|| target.http.clone(), |p| format!("http://{}", p.local_addr()));
+    let plan = LoadPlan::from_scenario(file, &load_url, target.token.clone())?;
     let load = {
         let (rec, cancel) = (rec.clone(), stop_load.clone());
         tokio::spawn(async move { crate::load::run(&plan, rec, start, cancel).await })
@@ -109,11 +152,15 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
 
     let stop_progress = CancellationToken::new();
     let walk = async {
-        let status = timeline(scenario, &rec, start, &interrupt, &progress).await;
+        let status = timeline(scenario, &rec, start, &interrupt, &progress, faults.as_mut()).await;
         stop_progress.cancel();
         status
     };
     let (status, ()) = tokio::join!(walk, progress.follow(rec.clone(), phase_names.clone(), stop_progress.clone()));
+    // Before anything else: an interrupted run must not hold a fault while it drains the load.
+    if let Some(f) = faults.as_mut() {
+        f.rollback_all(&rec);
+    }
 
     let end = Instant::now();
     rec.end_phase(end);
@@ -126,10 +173,20 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
     }
     stop_watching.cancel();
     let _ = tokio::time::timeout(DRAIN, async { while watchers.join_next().await.is_some() {} }).await;
+    let errors = faults.map(|f| f.finish(&rec)).unwrap_or_default();
+    // Fault handles are weak, so the run holds the only strong reference once the faults are finished.
+    if let Some(p) = proxy.and_then(Arc::into_inner) {
+        p.shutdown().await;
+    }
     rec.event(Instant::now(), EventKind::RunEnded { status: format!("{status:?}").to_lowercase() });
 
-    let record = rec.finish();
-    Ok(Report {
+    let mut record = rec.finish();
+    let judged = (status == RunStatus::Completed).then(|| {
+        let local = faults::target_host(&target).is_ok_and(|h| h.is_local());
+        verdict::judge(scenario, &mut record, local.then(verdict::host_memory_mb).flatten())
+    });
+    let (verdict, expectations) = judged.map_or((None, Vec::new()), |(v, e)| (Some(v), e));
+    let report = Report {
         schema_version: report::SCHEMA_VERSION,
         tool: Tool::current(),
         scenario: ScenarioInfo { name: scenario.name.clone(), path: args.scenario.clone(), file: file.clone() },
@@ -143,10 +200,22 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
         duration_s: end.duration_since(start).as_secs_f64(),
         status,
         phases: report::summarize(&record),
-        verdict: None,
-        expectations: Vec::new(),
+        verdict,
+        expectations,
         record,
-    })
+    };
+    Ok(Outcome { report, errors })
+}
+
+/// With a `network` fault, the one proxy the load goes through for the whole run (see the module doc).
+async fn network_proxy(scenario: &Scenario, target: &Target) -> anyhow::Result<Option<Proxy>> {
+    if !scenario.faults.iter().any(|f| matches!(f.kind, FaultSpec::Network(_))) {
+        return Ok(None);
+    }
+    let host = faults::target_host(target)?;
+    let upstream = host.http_addr()?;
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    Ok(Some(Proxy::start(listen, upstream).await.context("cannot start the network fault's proxy")?))
 }
 
 fn probe_plan(target: &Target, probe: &crate::scenario::Probe) -> ProbePlan {
@@ -161,22 +230,30 @@ fn probe_plan(target: &Target, probe: &crate::scenario::Probe) -> ProbePlan {
     plan
 }
 
-/// Walk the phases on absolute deadlines (no drift however long the run).
+/// Walk the phases on absolute deadlines (no drift however long the run), injecting each phase's faults at its
+/// start and rolling back at its end those the next phase does not hold.
 async fn timeline(
     scenario: &Scenario,
     rec: &Recorder,
     start: Instant,
     interrupt: &CancellationToken,
     progress: &Progress,
+    mut faults: Option<&mut faults::RunFaults>,
 ) -> RunStatus {
     let mut at = start;
     for (i, phase) in scenario.file.phases.iter().enumerate() {
         rec.enter_phase(i, at);
         progress.line(&format!("phase {} ({:?})", phase.name, phase.duration));
+        if let Some(f) = faults.as_deref_mut() {
+            f.enter_phase(i, rec);
+        }
         at += phase.duration;
         tokio::select! {
             _ = interrupt.cancelled() => return RunStatus::Interrupted,
             _ = tokio::time::sleep_until(at.into()) => {}
+        }
+        if let Some(f) = faults.as_deref_mut() {
+            f.leave_phase(i, rec);
         }
     }
     RunStatus::Completed

@@ -1,0 +1,171 @@
+//! The run's faults: from the scenario's `[[fault]]` entries to an [`Injector`] held by the timeline, with the
+//! guarantees of issue 4 wired in order: a dirty journal refuses the run, every fault is preflighted before the first
+//! request, a watchdog covers a run killed with SIGKILL, and a [`RollbackGuard`] covers errors and panics.
+//!
+//! A fault named by consecutive phases is held across them: it is injected when the first of them starts and rolled
+//! back when the last ends. Every [`FaultEvent`] lands in the record's event log at the time it happened.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::fault::proxy::Proxy;
+use crate::fault::runner::{Planned, PreflightError};
+use crate::fault::watchdog::Watchdog;
+use crate::fault::{
+    self, Allow, FaultContext, FaultEvent, FaultEventKind, Injector, Journal, JournalError, ProxyHandle, RollbackGuard,
+    ServiceControl, SimResources, TargetHost,
+};
+use crate::record::{EventKind, Recorder};
+use crate::scenario::Scenario;
+use crate::target::{JWT_SECRET, Target};
+
+/// The faults of one run, between preflight and the final rollback.
+pub struct RunFaults {
+    injector: Injector,
+    /// Rolls everything back if the run unwinds (an error or a panic) before [`RunFaults::finish`].
+    _guard: RollbackGuard,
+    watchdog: Option<Watchdog>,
+    /// The fault names each phase holds, in timeline order.
+    holds: Vec<Vec<String>>,
+    /// Failed injections and rollbacks: the drill did not do what it said, so the run cannot pass (exit 2).
+    pub errors: Vec<String>,
+}
+
+impl RunFaults {
+    /// Open the crash journal before anything is started: a dirty one (an earlier run left a fault behind) refuses the
+    /// run, naming `recover`. `None` when the scenario has no faults and another run owns the journal: such a run
+    /// touches nothing it would have to record.
+    pub fn open_journal(scenario: &Scenario, flag: Option<&Path>) -> anyhow::Result<Option<(Journal, PathBuf)>> {
+        let path = fault::journal::resolve_path(flag)?;
+        match fault::ensure_clean(&path) {
+            Err(JournalError::Busy { .. }) if scenario.faults.is_empty() => Ok(None),
+            other => Ok(Some((other?, path))),
+        }
+    }
+
+    /// Everything that must happen before the first request; an error here has changed nothing. `None` when the
+    /// scenario has no faults.
+    pub fn prepare(
+        scenario: &Scenario,
+        target: &Target,
+        dry_run: bool,
+        journal: Option<(Journal, PathBuf)>,
+        proxy: Option<&Arc<Proxy>>,
+    ) -> anyhow::Result<Option<RunFaults>> {
+        let Some((journal, path)) = journal.filter(|_| !scenario.faults.is_empty()) else { return Ok(None) };
+        let planned = scenario
+            .faults
+            .iter()
+            .map(|f| Planned { name: f.name.clone(), fault: f.kind.build(), ttl: f.ttl })
+            .collect();
+        let injector = Injector::new(journal, context(scenario, target, proxy)?, planned, dry_run);
+        injector.preflight_all().map_err(|e: PreflightError| anyhow::anyhow!(e))?;
+        let exe = std::env::current_exe().context("cannot find this program to start the watchdog")?;
+        let watchdog = if dry_run { None } else { Some(Watchdog::spawn(&exe, &path)?) };
+        let holds = scenario.file.phases.iter().map(|p| p.faults.clone()).collect();
+        Ok(Some(RunFaults { _guard: injector.guard(), injector, watchdog, holds, errors: Vec::new() }))
+    }
+
+    /// Phase `index` starts: inject what it holds and the previous phase did not.
+    pub fn enter_phase(&mut self, index: usize, rec: &Recorder) {
+        let before = index.checked_sub(1).map(|i| self.holds[i].clone()).unwrap_or_default();
+        for name in self.holds[index].clone().iter().filter(|n| !before.contains(n)) {
+            if let Err(e) = self.injector.inject(name) {
+                self.errors.push(e.to_string());
+            }
+        }
+        self.log(rec);
+    }
+
+    /// Phase `index` ends: roll back what the next phase does not hold too.
+    pub fn leave_phase(&mut self, index: usize, rec: &Recorder) {
+        let next = self.holds.get(index + 1).cloned().unwrap_or_default();
+        for name in self.holds[index].clone().iter().filter(|n| !next.contains(n)) {
+            if let Err(e) = self.injector.rollback(name) {
+                self.errors.push(e.to_string());
+            }
+        }
+        self.log(rec);
+    }
+
+    /// Roll back everything still held (an interrupted run, or a fault held by the last phase), at once.
+    pub fn rollback_all(&mut self, rec: &Recorder) {
+        self.errors.extend(self.injector.rollback_all().iter().map(ToString::to_string));
+        self.log(rec);
+    }
+
+    /// The end of the run: everything rolled back, and the watchdog told so unless the journal is still dirty (then
+    /// it stays armed and replays once this run lets go of the journal).
+    pub fn finish(mut self, rec: &Recorder) -> Vec<String> {
+        self.rollback_all(rec);
+        if self.injector.journal_dirty() {
+            self.errors.push("a rollback failed and is still in the journal: run `spacetime-drill recover`".into());
+        } else if let Some(w) = self.watchdog.take() {
+            w.disarm();
+        }
+        self.errors
+    }
+
+    /// Move the injector's events (TTL rollbacks included, whenever they ran) into the record.
+    fn log(&self, rec: &Recorder) {
+        for e in self.injector.take_events() {
+            rec.event(e.t, event_kind(e));
+        }
+    }
+}
+
+fn event_kind(e: FaultEvent) -> EventKind {
+    let (fault, detail) = (e.fault, e.detail);
+    match e.kind {
+        FaultEventKind::DryRun => EventKind::FaultDryRun { fault, detail },
+        FaultEventKind::Injected => EventKind::FaultInjected { fault, detail },
+        FaultEventKind::RolledBack => EventKind::FaultRolledBack { fault, detail },
+        FaultEventKind::Failed { error } => EventKind::FaultFailed { fault, error: format!("{detail}: {error}") },
+    }
+}
+
+/// What faults may touch: the scenario's `[allow]`, plus everything of the embedded simulator (the run created it).
+/// The one place a [`FaultContext`] is built from the target.
+fn context(scenario: &Scenario, target: &Target, proxy: Option<&Arc<Proxy>>) -> anyhow::Result<FaultContext> {
+    let declared = &scenario.file.allow;
+    let mut allow = Allow {
+        paths: declared.paths.clone(),
+        ports: declared.ports.clone(),
+        processes: declared.processes.clone(),
+        pids: Vec::new(),
+    };
+    let (mut service, mut sim) = (None, None);
+    if let Some(e) = &target.embedded {
+        let secret = e.secrets.path().join(JWT_SECRET);
+        let secret = secret.exists().then_some(secret);
+        sim = Some(SimResources::new(
+            &e.started.ports,
+            e.started.data_dir.clone(),
+            e.started.project_dir.clone(),
+            secret,
+        ));
+        let p = e.started.ports;
+        allow.ports.extend([p.http, p.telemetry, p.dap, p.lsp]);
+        allow.pids.extend([p.pids.bridge, p.pids.dap, p.pids.lsp]);
+        allow.paths.extend([e.started.data_dir.clone(), e.started.project_dir.clone(), e.secrets.path().to_owned()]);
+        service = Some(e.control.clone() as Arc<dyn ServiceControl>);
+    }
+    Ok(FaultContext {
+        exe: std::env::current_exe().context("cannot find this program to start fault holders")?,
+        allow,
+        target: target_host(target)?,
+        service,
+        sim,
+        proxy: proxy.map(ProxyHandle::new),
+    })
+}
+
+/// Host and port of the target's HTTP API.
+pub fn target_host(target: &Target) -> anyhow::Result<TargetHost> {
+    let uri: hyper::Uri = target.http.parse().with_context(|| format!("target URL {}", target.http))?;
+    let host = uri.host().unwrap_or("127.0.0.1").to_owned();
+    let http_port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
+    Ok(TargetHost { host, http_port })
+}
