@@ -97,13 +97,14 @@ impl KillProcessSpec {
         let not_found = |what: String, fix: &str| FaultErrorKind::NotFound { what, fix: fix.into() };
         let pids = match (&self.sim, &self.port, &self.pid_file, &self.name) {
             (Some(peer), None, None, None) => {
-                let pids = ctx.require_sim("kill_process with `sim`")?.pids;
-                let pid = match peer {
-                    SimPeer::Bridge => pids.bridge,
-                    SimPeer::Dap => pids.dap,
-                    SimPeer::Lsp => pids.lsp,
-                };
-                vec![pid].into_iter().filter(|&p| procfs::start_time(p).is_some()).collect()
+                // By the port it serves, not the PID it started with: a restarted or revived simulator process
+                // keeps its port but not its PID.
+                let sim = ctx.require_sim("kill_process with `sim`")?;
+                procfs::pids_listening_on(match peer {
+                    SimPeer::Bridge => sim.http_port,
+                    SimPeer::Dap => sim.dap_port,
+                    SimPeer::Lsp => sim.lsp_port,
+                })
             }
             (None, Some(port), None, None) => procfs::pids_listening_on(*port),
             (None, None, Some(file), None) => {

@@ -94,6 +94,10 @@ pub fn serve(journal: &Path) -> anyhow::Result<ExitCode> {
 
 /// `spacetime-drill recover`: replay what an interrupted run left in the journal.
 pub fn recover(flag: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let unmounted = crate::target::data_fs::unmount_leftovers();
+    if unmounted > 0 {
+        println!("recover: unmounted {unmounted} simulator data filesystem(s) left by killed runs");
+    }
     let path = journal::resolve_path(flag)?;
     let mut journal = Journal::open(&path)?;
     if !journal.dirty() {

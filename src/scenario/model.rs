@@ -85,6 +85,10 @@ pub struct SimOptions {
     /// Bytes leaked per request from the start.
     #[serde(default)]
     pub leak_bytes_per_request: u64,
+    /// Put the simulator's data directory on a tmpfs of this many MiB (needs root), so `disk_fill` can fill a disk
+    /// for real without touching the host's filesystems; unmounted when the run ends.
+    #[serde(default)]
+    pub data_fs_mib: Option<u32>,
 }
 
 /// Open model (arrival rate, the default) or closed model (goose users).
@@ -257,8 +261,11 @@ mod defaults {
     pub fn rate() -> f64 {
         100.0
     }
+    /// Below the bridge's 100-client limit, with room for probes and telemetry: every in-flight request holds a
+    /// keep-alive connection, and the bridge never closes idle ones, so a larger pool would lock out everyone else
+    /// after the first stall.
     pub fn max_in_flight() -> usize {
-        256
+        64
     }
     pub fn timeout() -> Duration {
         Duration::from_secs(10)

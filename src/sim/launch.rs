@@ -50,6 +50,9 @@ pub struct SimProcess {
     pub ports: Ports,
     pub data_dir: PathBuf,
     pub project_dir: PathBuf,
+    /// The ports of the first start: a restart asks for them again, as a restarted service binds its configured
+    /// ports (falling back only if they are taken), so clients of the old URLs find it again.
+    first: Wanted,
     child: Child,
     exe: PathBuf,
     opts: SimOptions,
@@ -62,8 +65,19 @@ impl SimProcess {
         let scratch = tempfile::Builder::new().prefix("spacetime-sim-launch-").tempdir()?;
         let data_dir = opts.data_dir.clone().unwrap_or_else(|| scratch.path().join("data"));
         let project_dir = opts.project_dir.clone().unwrap_or_else(|| data_dir.join("project"));
-        let (child, ports) = start(exe, opts, &data_dir, scratch.path(), opts.http_port.unwrap_or(0))?;
-        Ok(SimProcess { ports, data_dir, project_dir, child, exe: exe.to_path_buf(), opts: opts.clone(), scratch })
+        let wanted = Wanted { http: opts.http_port.unwrap_or(0), ..Wanted::default() };
+        let (child, ports) = start(exe, opts, &data_dir, scratch.path(), wanted)?;
+        let first = Wanted { http: ports.http, telemetry: ports.telemetry, dap: ports.dap, lsp: ports.lsp };
+        Ok(SimProcess {
+            ports,
+            first,
+            data_dir,
+            project_dir,
+            child,
+            exe: exe.to_path_buf(),
+            opts: opts.clone(),
+            scratch,
+        })
     }
 
     pub fn http_url(&self) -> String {
@@ -79,11 +93,11 @@ impl SimProcess {
         std::fs::read_to_string(self.scratch.path().join("stderr")).unwrap_or_default()
     }
 
-    /// Kill the whole simulator and start it again on the same HTTP port (it falls back if that port is taken
-    /// now); DAP, LSP and telemetry get fresh free ports.
+    /// Kill the whole simulator and start it again on the ports it first had (each falls back if it is taken now,
+    /// as with a port conflict).
     pub fn restart(&mut self) -> anyhow::Result<()> {
         self.kill();
-        let (child, ports) = start(&self.exe, &self.opts, &self.data_dir, self.scratch.path(), self.ports.http)?;
+        let (child, ports) = start(&self.exe, &self.opts, &self.data_dir, self.scratch.path(), self.first)?;
         self.child = child;
         self.ports = ports;
         Ok(())
@@ -102,13 +116,29 @@ impl Drop for SimProcess {
     }
 }
 
-fn start(exe: &Path, opts: &SimOptions, data_dir: &Path, scratch: &Path, http: u16) -> anyhow::Result<(Child, Ports)> {
+/// Ports to ask for (0 = any free one).
+#[derive(Debug, Clone, Copy, Default)]
+struct Wanted {
+    http: u16,
+    telemetry: u16,
+    dap: u16,
+    lsp: u16,
+}
+
+fn start(
+    exe: &Path,
+    opts: &SimOptions,
+    data_dir: &Path,
+    scratch: &Path,
+    want: Wanted,
+) -> anyhow::Result<(Child, Ports)> {
     let ports_file = scratch.join("ports.json");
     let _ = std::fs::remove_file(&ports_file);
     let stderr = std::fs::File::create(scratch.join("stderr"))?;
     let mut cmd = Command::new(exe);
     cmd.arg("sim")
-        .args(["--http-port", &http.to_string(), "--telemetry-port", "0", "--dap-port", "0", "--lsp-port", "0"])
+        .args(["--http-port", &want.http.to_string(), "--telemetry-port", &want.telemetry.to_string()])
+        .args(["--dap-port", &want.dap.to_string(), "--lsp-port", &want.lsp.to_string()])
         .arg("--ports-file")
         .arg(&ports_file)
         .arg("--data-dir")

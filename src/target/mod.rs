@@ -2,6 +2,7 @@
 //! scenario or the command line, with its token.
 
 mod control;
+pub mod data_fs;
 
 pub use control::{SimControl, Started};
 
@@ -16,6 +17,7 @@ use crate::scenario::Scenario;
 use crate::secret::Secret;
 use crate::sim::auth;
 use crate::sim::launch::SimOptions;
+use data_fs::DataFs;
 
 pub struct Target {
     pub http: String,
@@ -78,7 +80,9 @@ impl Target {
         } else {
             None
         };
-        let opts = SimOptions { extra_args, ..SimOptions::default() };
+        let data_fs = sim.data_fs_mib.map(DataFs::mount).transpose()?;
+        let data_dir = data_fs.as_ref().map(|fs| fs.path().to_owned());
+        let opts = SimOptions { extra_args, data_dir, ..SimOptions::default() };
         let (control, started) =
             SimControl::spawn(exe, opts, token.clone()).context("cannot start the embedded simulator")?;
         Ok(Target {
@@ -88,7 +92,7 @@ impl Target {
             state_mapping: StateMapping::Legacy,
             pid: Some(started.ports.pids.bridge),
             disk_path: Some(scenario.file.probe.disk_path.clone().unwrap_or_else(|| started.data_dir.clone())),
-            embedded: Some(Embedded { control: Arc::new(control), started, secrets }),
+            embedded: Some(Embedded { control: Arc::new(control), started, secrets, _data_fs: data_fs }),
         })
     }
 }
@@ -100,6 +104,8 @@ pub struct Embedded {
     /// Its ports, PIDs and directories as it first came up: what scenario faults default to and the allow-list holds.
     pub started: Started,
     pub secrets: tempfile::TempDir,
+    /// Declared last so it is unmounted after the simulator (in `control`) is gone.
+    pub _data_fs: Option<DataFs>,
 }
 
 /// The embedded simulator's signing secret, in [`Embedded::secrets`] (faults such as `key_rotation` default to it).

@@ -4,6 +4,7 @@
 mod drills;
 mod gate;
 mod guarantees;
+mod shipped;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
