@@ -1,5 +1,6 @@
 mod faults;
 mod load;
+mod perf_auth;
 mod run;
 mod scenario;
 mod sim;
