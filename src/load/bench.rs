@@ -35,6 +35,7 @@ pub struct BenchResult {
     /// Intended-time latency (the open model's; equal to service time in a closed loop), ms.
     pub p50_ms: Option<f64>,
     pub p90_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
     pub p99_ms: Option<f64>,
     /// From the actual send, ms.
     pub service_p50_ms: Option<f64>,
@@ -134,6 +135,7 @@ fn summarize(rec: &Record, elapsed: Duration) -> BenchResult {
         rps: requests as f64 / seconds,
         p50_ms: ms(&latency, 0.50),
         p90_ms: ms(&latency, 0.90),
+        p95_ms: ms(&latency, 0.95),
         p99_ms: ms(&latency, 0.99),
         service_p50_ms: ms(&service, 0.50),
         service_p90_ms: ms(&service, 0.90),
