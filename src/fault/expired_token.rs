@@ -121,10 +121,9 @@ impl Fault for ExpiredToken {
     fn inject(&self, _ctx: &FaultContext, _intent: &mut dyn Intent) -> Result<String, FaultErrorKind> {
         self.check()?;
         let token = self.token()?;
-        self.auth.set(self.spec.share, &token).map_err(|e| FaultErrorKind::Refused {
-            what: e.to_string(),
-            fix: "check [fault.expired_token]".into(),
-        })?;
+        self.auth
+            .set(self.spec.share, &token)
+            .map_err(|e| FaultErrorKind::Refused { what: e.to_string(), fix: "check [fault.expired_token]".into() })?;
         Ok(self.describe().replacen("expired_token: ", "", 1))
     }
 }
