@@ -125,14 +125,7 @@ fn write_cache(data_dir: &Path, scene: &str, bytes: &[u8]) -> std::io::Result<()
     std::fs::create_dir_all(&dir)?;
     let name = scene.trim_start_matches("res://").replace('/', "_");
     let tmp = dir.join(format!("{name}.tmp"));
-    let dst = dir.join(format!("{name}.scn"));
-    // Remove the old cache file first: a rename *over* an existing file makes ext4 (auto_da_alloc) start writeback
-    // of the new data inside the rename, which stalled the main loop's frame at a few hundred loads per second.
-    // The write to `tmp` still needs fresh blocks, so a full disk fails exactly as before.
-    let result = std::fs::write(&tmp, bytes).and_then(|()| {
-        let _ = std::fs::remove_file(&dst);
-        std::fs::rename(&tmp, &dst)
-    });
+    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, dir.join(format!("{name}.scn"))));
     if result.is_err() {
         // A half-written temporary file would keep the disk full after the space is freed.
         let _ = std::fs::remove_file(&tmp);
