@@ -48,6 +48,30 @@ pub enum Command {
     /// Internal: the run's watchdog (`--journal`) or a fault's holder process (`--hold`).
     #[command(hide = true)]
     Watchdog(WatchdogArgs),
+    /// Internal: drive the load engine alone against a URL and print JSON figures (for `benches/loadgen.sh`).
+    #[command(hide = true)]
+    BenchLoad(BenchLoadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchLoadArgs {
+    /// `http://host:port`; requests go to `/status`.
+    #[arg(long)]
+    pub url: String,
+    /// Keep-alive connections: the closed loop's concurrency, or the open model's in-flight cap.
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub duration: std::time::Duration,
+    /// Open model at this many requests per second; without it, a closed loop (each connection back to back).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Closed loop: stop after this many requests (or at the duration, whichever comes first).
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// Runtime worker threads; default: the CPUs this process may run on.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -55,5 +55,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             (None, Some(spec)) => fault::holder::serve(&spec).map(|()| ExitCode::SUCCESS),
             (None, None) => anyhow::bail!("watchdog needs --journal or --hold"),
         },
+        Command::BenchLoad(args) => load::bench::main(&args).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -16,6 +16,7 @@ pub mod connection_flood;
 pub mod cpu_hog;
 pub mod disk_fill;
 pub mod exec;
+pub mod expired_token;
 pub mod frame_work;
 pub mod holder;
 pub mod journal;

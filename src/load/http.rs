@@ -20,6 +20,7 @@ use tokio::net::TcpStream;
 use crate::api::Endpoint;
 use crate::record::Outcome;
 
+use super::AuthFault;
 use super::plan::{LoadPlan, PlanError};
 use super::requests::classify_response;
 
@@ -29,6 +30,7 @@ pub struct Target {
     addr: String,
     host: HeaderValue,
     auth: Option<HeaderValue>,
+    fault: AuthFault,
     uris: [Uri; 4],
 }
 
@@ -46,7 +48,7 @@ impl Target {
             None => None,
         };
         let uris = Endpoint::ALL.map(|e| Uri::from_static(e.path()));
-        Ok(Self { addr, host, auth, uris })
+        Ok(Self { addr, host, auth, fault: plan.auth_fault.clone(), uris })
     }
 
     fn request(&self, endpoint: Endpoint, body: Bytes) -> Request<Full<Bytes>> {
@@ -57,8 +59,8 @@ impl Target {
         }
         let h = req.headers_mut();
         h.insert(HOST, self.host.clone());
-        if let Some(a) = &self.auth {
-            h.insert(AUTHORIZATION, a.clone());
+        if let Some(a) = self.fault.pick().or_else(|| self.auth.clone()) {
+            h.insert(AUTHORIZATION, a);
         }
         if endpoint.is_post() {
             h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -9,6 +9,7 @@
 //!
 //! | file | concept |
 //! |---|---|
+//! | `auth_fault` | [`AuthFault`]: the share of requests that carry a bad token while `expired_token` is held |
 //! | `plan` | [`LoadPlan`] from a scenario, and its checks |
 //! | `schedule` | arrival times (absolute deadlines, constant or ramping rate) and the endpoint mix |
 //! | `requests` | request bodies serialized once; response classification |
@@ -16,6 +17,8 @@
 //! | `open` | [`run_open`]: scheduler + workers, in-flight cap, late and dropped counts |
 //! | `users` | [`run_users`] on goose |
 
+mod auth_fault;
+pub mod bench;
 mod http;
 mod open;
 mod plan;
@@ -23,6 +26,7 @@ mod requests;
 mod schedule;
 mod users;
 
+pub use auth_fault::{AuthFault, AuthFaultError};
 pub use http::classify_error;
 pub use open::{LATE, run_open};
 pub use plan::{LoadPlan, PhasePlan, PlanError};

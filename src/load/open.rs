@@ -29,15 +29,15 @@ pub const LATE: Duration = Duration::from_millis(1);
 /// Longest the pacer sleeps without looking at the cancellation token.
 const CANCEL_CHECK: Duration = Duration::from_millis(50);
 
-struct Job {
-    phase: usize,
-    endpoint: Endpoint,
-    payload: usize,
-    intended: Instant,
+pub(super) struct Job {
+    pub phase: usize,
+    pub endpoint: Endpoint,
+    pub payload: usize,
+    pub intended: Instant,
 }
 
 /// What workers share: the idle list (worker ids, most recently idle last).
-struct Shared {
+pub(super) struct Shared {
     idle: Mutex<Vec<usize>>,
     rec: Recorder,
     bodies: Bodies,
@@ -45,18 +45,24 @@ struct Shared {
     cancel: CancellationToken,
 }
 
+impl Shared {
+    pub fn new(plan: &LoadPlan, rec: Recorder, cancel: CancellationToken) -> Self {
+        Self {
+            idle: Mutex::new(Vec::with_capacity(plan.max_in_flight)),
+            rec,
+            bodies: Bodies::new(plan),
+            timeout: plan.timeout,
+            cancel,
+        }
+    }
+}
+
 /// Run every phase of `plan` from `start` on the open model; returns once the last phase's schedule is done and
 /// every request in flight has finished (bounded by the request timeout), or at once on `cancel` (requests in flight
 /// then are abandoned unrecorded: the harness stopped them, not the service).
 pub async fn run_open(plan: &LoadPlan, rec: Recorder, start: Instant, cancel: CancellationToken) -> anyhow::Result<()> {
     plan.check()?;
-    let shared = Arc::new(Shared {
-        idle: Mutex::new(Vec::with_capacity(plan.max_in_flight)),
-        rec,
-        bodies: Bodies::new(plan),
-        timeout: plan.timeout,
-        cancel,
-    });
+    let shared = Arc::new(Shared::new(plan, rec, cancel));
     let pacer = Pacer {
         phases: plan.phases.clone(),
         max_in_flight: plan.max_in_flight,
@@ -137,22 +143,31 @@ fn sleep_until(deadline: Instant, cancel: &CancellationToken) -> bool {
 
 async fn worker(id: usize, mut jobs: mpsc::Receiver<Job>, mut client: Client, shared: Arc<Shared>) {
     while let Some(job) = jobs.recv().await {
-        let sent = Instant::now();
-        if sent.saturating_duration_since(job.intended) > LATE {
-            shared.rec.late(job.phase);
+        if !send(&mut client, &shared, job).await {
+            return;
         }
-        let body = shared.bodies.get(job.endpoint, job.payload);
-        let outcome = tokio::select! {
-            biased;
-            _ = shared.cancel.cancelled() => return,
-            r = tokio::time::timeout_at((sent + shared.timeout).into(), client.exchange(job.endpoint, body)) => {
-                r.unwrap_or_else(|_| {
-                    client.reset();
-                    Outcome::Timeout
-                })
-            }
-        };
-        shared.rec.request(job.phase, job.endpoint, job.intended, sent, Instant::now(), outcome);
         shared.idle.lock().push(id);
     }
+}
+
+/// Send one job on `client`, bounded by the request timeout, and record it; false when the run was cancelled
+/// (the request is then abandoned unrecorded). The one request path of every loop (open workers, `bench`).
+pub(super) async fn send(client: &mut Client, shared: &Shared, job: Job) -> bool {
+    let sent = Instant::now();
+    if sent.saturating_duration_since(job.intended) > LATE {
+        shared.rec.late(job.phase);
+    }
+    let body = shared.bodies.get(job.endpoint, job.payload);
+    let outcome = tokio::select! {
+        biased;
+        _ = shared.cancel.cancelled() => return false,
+        r = tokio::time::timeout_at((sent + shared.timeout).into(), client.exchange(job.endpoint, body)) => {
+            r.unwrap_or_else(|_| {
+                client.reset();
+                Outcome::Timeout
+            })
+        }
+    };
+    shared.rec.request(job.phase, job.endpoint, job.intended, sent, Instant::now(), outcome);
+    true
 }

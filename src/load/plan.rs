@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::AuthFault;
 use crate::api::Endpoint;
 use crate::scenario::{Completion, LoadModel, Mix, ScenarioFile};
 use crate::secret::Secret;
@@ -43,6 +44,8 @@ pub struct LoadPlan {
     pub scenes: Vec<String>,
     pub expressions: Vec<String>,
     pub completions: Vec<Completion>,
+    /// Set and cleared by the `expired_token` fault while the run goes; both engines consult it per request.
+    pub auth_fault: AuthFault,
 }
 
 /// A plan the engines cannot run, found before any request is sent.
@@ -100,6 +103,7 @@ impl LoadPlan {
             scenes: load.scenes.clone(),
             expressions: load.expressions.clone(),
             completions: load.completions.clone(),
+            auth_fault: AuthFault::default(),
         };
         plan.check()?;
         Ok(plan)

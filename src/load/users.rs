@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::record::{Outcome, Recorder};
 
+use super::AuthFault;
 use super::http::classify_error;
 use super::plan::LoadPlan;
 use super::requests::{Bodies, classify_response};
@@ -31,6 +32,7 @@ struct Shared {
     mixers: Vec<Mutex<Mixer>>,
     payloads: [AtomicUsize; 4],
     auth: Option<HeaderValue>,
+    auth_fault: AuthFault,
 }
 
 /// Run `plan` as goose users until the timeline ends (`start` + the plan's total) or `cancel` fires, then stop
@@ -57,6 +59,7 @@ pub async fn run_users(
         mixers: plan.phases.iter().map(|p| Mutex::new(Mixer::new(&p.mix))).collect(),
         payloads: Default::default(),
         auth,
+        auth_fault: plan.auth_fault.clone(),
     });
     let tx = Transaction::new(Arc::new(move |user| {
         let shared = shared.clone();
@@ -123,8 +126,8 @@ async fn one_request(user: &mut GooseUser, shared: &Shared) -> TransactionResult
     let n = shared.payloads[endpoint.index()].fetch_add(1, Ordering::Relaxed);
     let method = if endpoint.is_post() { GooseMethod::Post } else { GooseMethod::Get };
     let mut rb = user.get_request_builder(&method, endpoint.path())?;
-    if let Some(auth) = &shared.auth {
-        rb = rb.header(AUTHORIZATION, auth.clone());
+    if let Some(auth) = shared.auth_fault.pick().or_else(|| shared.auth.clone()) {
+        rb = rb.header(AUTHORIZATION, auth);
     }
     if endpoint.is_post() {
         rb = rb.header(CONTENT_TYPE, "application/json").body(shared.bodies.get(endpoint, n));

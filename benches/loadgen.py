@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""spacetime-drill's load engine side by side with wrk and oha on this machine (issue 7, "Benchmarks" item 2).
+
+    benches/loadgen.py          (as root for apt-get; LOADGEN_REPS=3 LOADGEN_SECONDS=10 by default)
+
+1. installs what is missing: Debian nginx, wrk and time (apt-get), oha (cargo install --locked; a ~5 min build);
+   a peer that cannot be installed is skipped and said so; builds spacetime-drill --release;
+2. nginx on 127.0.0.1 (a free port, one worker, access log off, `return 200 <json>` at /status) pinned to CPU 0;
+3. pinned to CPU 1, REPS x SECONDS each (median): closed loops of 32 keep-alive connections (ours, wrk, oha), then
+   ours and oha at a fixed 2,000 req/s; achieved req/s and generator user+sys CPU-s from /usr/bin/time -v;
+4. accuracy: a server holding every response 20 ms (closed loops of 32), and one freezing 1 s every 5 s at
+   200 req/s for 15 s (ours: intended-time and service-time; oha with and without --latency-correction);
+5. memory: our peak RSS after 10 k and after 1 M requests.
+Prints the tables and the issue's targets as ratios; the raw figures go to target/loadgen.json. Traffic goes to
+127.0.0.1 only, every tool runs under `timeout`, and everything started here is killed on exit (any exit).
+"""
+
+import atexit
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import loadgen_tools as tools  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SRV_CPU = os.environ.get("LOADGEN_SRV_CPU", "0")
+REPS = int(os.environ.get("LOADGEN_REPS", "3"))
+SECS = int(os.environ.get("LOADGEN_SECONDS", "10"))
+EXE = os.path.join(ROOT, "target", "release", "spacetime-drill")
+JSON = b'{"overall_ready":true,"state":2,"debug_adapter":{"service_name":"Debug Adapter","port":6006,"state":2}}'
+children = []
+skipped = {}
+
+
+def cleanup():
+    for p in children:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=5)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+
+
+atexit.register(cleanup)
+for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(sig, lambda s, f: sys.exit(128 + s))
+
+
+def sh(cmd, timeout):
+    return subprocess.run(cmd, timeout=timeout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def install():
+    apt = [pkg for cmd, pkg in (("nginx", "nginx-light"), ("wrk", "wrk")) if not shutil.which(cmd)]
+    apt += [] if os.path.exists("/usr/bin/time") else ["time"]
+    if apt and sh(["apt-get", "install", "-y"] + apt, 600).returncode != 0:
+        sh(["apt-get", "update"], 600)
+        sh(["apt-get", "install", "-y"] + apt, 600)
+    for cmd in ("nginx", "wrk"):
+        if not shutil.which(cmd):
+            skipped[cmd] = "apt-get could not install it"
+    if not os.path.exists("/usr/bin/time"):
+        sys.exit("/usr/bin/time (Debian package `time`) is required and could not be installed")
+    if not shutil.which("oha"):
+        print("installing oha with cargo install --locked (about 5 minutes)...", flush=True)
+        if sh(["cargo", "install", "--locked", "oha"], 3600).returncode != 0 or not shutil.which("oha"):
+            skipped["oha"] = "cargo install --locked oha failed (or ~/.cargo/bin is not on PATH)"
+    print("building spacetime-drill --release...", flush=True)
+    if sh(["cargo", "build", "--release", "--bin", "spacetime-drill"], 3600).returncode != 0:
+        sys.exit("cargo build --release failed")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(cmd, port):
+    """Start a server pinned to SRV_CPU in its own process group; wait until it answers /status."""
+    p = subprocess.Popen(["taskset", "-c", SRV_CPU] + cmd, start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children.append(p)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=1).read()
+            return p
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"{cmd[0]} did not answer on port {port}")
+
+
+def stop(p):
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    children.remove(p)
+
+
+def nginx(tmp):
+    port = free_port()
+    conf = os.path.join(tmp, "nginx.conf")
+    body = JSON.decode().replace("'", "\\'")
+    with open(conf, "w") as f:
+        f.write(f"""worker_processes 1; daemon off; pid {tmp}/nginx.pid; error_log {tmp}/error.log;
+events {{ worker_connections 1024; }}
+http {{ access_log off; keepalive_requests 10000000; keepalive_timeout 60s;
+  client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp}; uwsgi_temp_path {tmp};
+  scgi_temp_path {tmp};
+  server {{ listen 127.0.0.1:{port}; location = /status {{ default_type application/json; return 200 '{body}'; }} }} }}
+""")
+    start(["nginx", "-p", tmp, "-c", conf], port)
+    return port
+
+
+def slow(mode):
+    port = free_port()
+    p = start([sys.executable, os.path.join(ROOT, "benches", "slowserver.py"), str(port), mode], port)
+    return p, port
+
+
+def median(runs):
+    keys = [k for k, v in runs[0].items() if isinstance(v, (int, float)) or v is None]
+    return {k: (statistics.median(r[k] for r in runs) if runs[0][k] is not None else None) for k in keys}
+
+
+def reps(name, fn):
+    if name in skipped:
+        return None
+    runs = []
+    for i in range(REPS):
+        runs.append(fn())
+        print(f"  {name} rep {i + 1}: {runs[-1]['rps']:,.0f} req/s, {runs[-1]['cpu_s']:.2f} CPU-s", flush=True)
+    return median(runs)
+
+
+def fmt(v, f="{:,.0f}"):
+    return "-" if v is None else f.format(v)
+
+
+def efficiency_table(title, rows):
+    print(f"\n{title}\n| tool | req/s | gen CPU-s | req/CPU-s | µs CPU/req | p50 ms | p99 ms | errors |")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|")
+    for name, r in rows.items():
+        if r is None:
+            print(f"| {name} | skipped: {skipped.get(name.split()[0], '')} |")
+            continue
+        r["per_cpu"] = r["requests"] / r["cpu_s"] if r["cpu_s"] else None
+        print(f"| {name} | {fmt(r['rps'])} | {r['cpu_s']:.2f} | {fmt(r['per_cpu'])} | "
+              f"{fmt(1e6 / r['per_cpu'], '{:.1f}')} | {fmt(r['p50'], '{:.2f}')} | {fmt(r['p99'], '{:.2f}')} | "
+              f"{fmt(r['errors'])} |")
+
+
+def main():
+    install()
+    res = {"skipped": skipped}
+    with tempfile.TemporaryDirectory(prefix="loadgen-") as tmp:
+        if "nginx" in skipped:
+            sys.exit("nginx is required")
+        base = f"http://127.0.0.1:{nginx(tmp)}"
+        url = base + "/status"
+        print(f"\nclosed loops, 32 connections, {SECS} s x {REPS} (median), nginx on CPU {SRV_CPU}, "
+              f"generators on CPU {tools.GEN_CPU}", flush=True)
+        closed = {"spacetime-drill": reps("spacetime-drill", lambda: tools.ours(EXE, base, 32, SECS)),
+                  "wrk": reps("wrk", lambda: tools.wrk(url, 32, SECS)),
+                  "oha": reps("oha", lambda: tools.oha(url, 32, SECS))}
+        print("fixed rate 2,000 req/s, 32 connections", flush=True)
+        fixed = {"spacetime-drill": reps("spacetime-drill", lambda: tools.ours(EXE, base, 32, SECS, rate=2000)),
+                 "oha": reps("oha", lambda: tools.oha(url, 32, SECS, rate=2000))}
+        print("memory: closed loop until 10 k and 1 M requests", flush=True)
+        mem = {n: tools.ours(EXE, base, 32, 120, requests=n)["rss_mb"] for n in (10_000, 1_000_000)}
+    efficiency_table("## Closed loop, 32 keep-alive connections, nginx", closed)
+    efficiency_table("## Fixed rate 2,000 req/s", fixed)
+    res.update(closed=closed, fixed=fixed, memory_mb=mem)
+    res["accuracy"] = accuracy()
+    res["targets"] = targets(res)
+    out = os.path.join(ROOT, "target", "loadgen.json")
+    with open(out, "w") as f:
+        json.dump(res, f, indent=1)
+    print(f"\nraw figures: {out}")
+
+
+def accuracy():
+    print("\naccuracy: 20 ms server, closed loops of 32 connections", flush=True)
+    acc = {}
+    for name, fn in (("spacetime-drill", lambda b: tools.ours(EXE, b, 32, SECS)),
+                     ("wrk", lambda b: tools.wrk(b + "/status", 32, SECS)),
+                     ("oha", lambda b: tools.oha(b + "/status", 32, SECS))):
+        if name in skipped:
+            continue
+        p, port = slow("delay")
+        acc[name] = fn(f"http://127.0.0.1:{port}")
+        acc[name]["server"] = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/__stats", timeout=5))
+        stop(p)
+    print("\n## 20 ms server\n| tool | req/s | p50 ms | p90 ms | p99 ms | p50 - 20 ms | server hold p50 |")
+    print("|---|--:|--:|--:|--:|--:|--:|")
+    for n, r in acc.items():
+        print(f"| {n} | {fmt(r['rps'])} | {fmt(r['p50'], '{:.2f}')} | {fmt(r['p90'], '{:.2f}')} | "
+              f"{fmt(r['p99'], '{:.2f}')} | {fmt(r['p50'] - 20, '{:+.2f}')} | {r['server']['p50_ms']} |")
+    print("\nstall: 1 s freeze every 5 s, 200 req/s for 15 s", flush=True)
+    stall = {}
+    runs = (("spacetime-drill (intended time; in-flight cap 256)", lambda b: tools.ours(EXE, b, 256, 15, rate=200)),
+            ("oha -q", lambda b: tools.oha(b + "/status", 32, 15, rate=200)),
+            ("oha -q --latency-correction", lambda b: tools.oha(b + "/status", 32, 15, rate=200, corrected=True)))
+    for name, fn in runs:
+        if name.split()[0] in skipped:
+            continue
+        p, port = slow("stall")
+        stall[name] = fn(f"http://127.0.0.1:{port}")
+        stop(p)
+    print("\n## Freezing server (true p90 ~ 500 ms, p99 ~ 950 ms)\n| tool | responses | p50 ms | p90 ms | p99 ms | "
+          "service p50 ms |\n|---|--:|--:|--:|--:|--:|")
+    for n, r in stall.items():
+        print(f"| {n} | {r['requests']} | {fmt(r['p50'], '{:.2f}')} | {fmt(r['p90'], '{:.1f}')} | "
+              f"{fmt(r['p99'], '{:.1f}')} | {fmt(r.get('service_p50'), '{:.2f}')} |")
+    return {"delay_20ms": acc, "stall": stall}
+
+
+def targets(res):
+    c, f, a, m = res["closed"], res["fixed"], res["accuracy"], res["memory_mb"]
+    ours = c["spacetime-drill"]
+    rows = []
+    if c.get("oha"):
+        rows.append(("closed req/CPU-s vs oha", ours["per_cpu"] / c["oha"]["per_cpu"], ">= 1.0"))
+    if c.get("wrk"):
+        rows.append(("closed req/CPU-s vs wrk", ours["per_cpu"] / c["wrk"]["per_cpu"], ">= 0.7"))
+    if f.get("oha"):
+        rows.append(("fixed 2k CPU/request, ours / oha", f["oha"]["per_cpu"] / f["spacetime-drill"]["per_cpu"],
+                     "<= 1.0"))
+    d = a["delay_20ms"]["spacetime-drill"]
+    rows.append(("20 ms server p50 - 20 ms", d["p50"] - 20, "<= +1.0 ms"))
+    s = next(v for k, v in a["stall"].items() if k.startswith("spacetime-drill"))
+    rows += [("freeze intended p90 ms", s["p90"], ">= 300"), ("freeze intended p99 ms", s["p99"], ">= 900"),
+             ("freeze service p50 ms", s["service_p50"], "< 2"),
+             ("RSS 1 M / 10 k", m[1_000_000] / m[10_000], "<= 1.2")]
+    print(f"\n## Targets (issue 7)\nmemory: {m[10_000]:.1f} MiB after 10 k, {m[1_000_000]:.1f} MiB after 1 M\n"
+          "| target | measured | wanted |\n|---|--:|--:|")
+    for name, v, want in rows:
+        print(f"| {name} | {v:.2f} | {want} |")
+    if skipped:
+        print("skipped: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
