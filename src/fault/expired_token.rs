@@ -15,16 +15,17 @@ use serde::{Deserialize, Serialize};
 
 use std::time::Duration;
 
-use super::{Fault, FaultContext, FaultErrorKind, Intent};
+use super::{Fault, FaultContext, FaultErrorKind, Intent, Undo};
 use crate::load::AuthFault;
-use crate::secret::Secret;
 use crate::sim::auth::mint;
 
 /// `[fault.expired_token]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExpiredTokenSpec {
-    /// Share of requests that carry the bad token while the fault is held, in (0, 1]; 1 = every request.
+    /// Share of requests that carry the bad token while the fault is held, in (0, 1]; 1 = every request (P1),
+    /// less = intermittent (P2).
+    #[serde(default = "every")]
     pub share: f64,
     /// Which bad token: expired (right signature, `exp` in the past) or signed with the wrong secret.
     #[serde(default)]
@@ -39,46 +40,35 @@ pub enum BadTokenMode {
     WrongSignature,
 }
 
-/// The fault as the run holds it: the spec, the load's handle, and the target's JWT secret when the run knows it.
-pub struct ExpiredToken {
-    spec: ExpiredTokenSpec,
-    auth: AuthFault,
-    secret: Option<Secret>,
+fn every() -> f64 {
+    1.0
 }
 
 /// How long ago an `expired` token expired: well past any clock skew a validator might allow.
 const EXPIRED_AGO: Duration = Duration::from_secs(3600);
 
-impl ExpiredToken {
-    /// `auth` is the run's `LoadPlan::auth_fault`; `secret` the target's JWT secret (the embedded simulator's), or
-    /// `None` for an external target.
-    pub fn new(spec: ExpiredTokenSpec, auth: AuthFault, secret: Option<Secret>) -> Self {
-        Self { spec, auth, secret }
-    }
-
-    /// The live rollback: stop sending bad tokens. Idempotent; there is nothing to undo after a crash.
-    pub fn clear(&self) {
-        self.auth.clear();
-    }
-
-    fn check(&self) -> Result<(), FaultErrorKind> {
-        let share = self.spec.share;
+impl ExpiredTokenSpec {
+    fn check<'c>(&self, ctx: &'c FaultContext) -> Result<&'c AuthFault, FaultErrorKind> {
+        let share = self.share;
         if !(share > 0.0 && share <= 1.0) {
             return Err(FaultErrorKind::Refused {
                 what: format!("share = {share} is outside (0, 1]"),
                 fix: "give the share of requests to spoil, e.g. 0.5 (intermittent) or 1.0 (all)".into(),
             });
         }
-        if self.spec.mode == BadTokenMode::Expired && self.secret.is_none() {
+        if self.mode == BadTokenMode::Expired && ctx.jwt_secret.is_none() {
             return Err(no_secret());
         }
-        Ok(())
+        ctx.auth.as_ref().ok_or_else(|| FaultErrorKind::Refused {
+            what: "expired_token spoils the run's own load, and this run has none".into(),
+            fix: "use it inside `spacetime-drill run`".into(),
+        })
     }
 
-    fn token(&self) -> Result<String, FaultErrorKind> {
-        let minted = match self.spec.mode {
+    fn token(&self, ctx: &FaultContext) -> Result<String, FaultErrorKind> {
+        let minted = match self.mode {
             BadTokenMode::Expired => {
-                let secret = self.secret.as_ref().ok_or_else(no_secret)?;
+                let secret = ctx.jwt_secret.as_ref().ok_or_else(no_secret)?;
                 mint(secret.expose().as_bytes(), Duration::ZERO, Some(EXPIRED_AGO))
             }
             BadTokenMode::WrongSignature => {
@@ -101,28 +91,28 @@ fn no_secret() -> FaultErrorKind {
     }
 }
 
-impl Fault for ExpiredToken {
+impl Fault for ExpiredTokenSpec {
     fn kind(&self) -> &'static str {
         "expired_token"
     }
 
     fn describe(&self) -> String {
-        let what = match self.spec.mode {
+        let what = match self.mode {
             BadTokenMode::Expired => "an expired token",
             BadTokenMode::WrongSignature => "a wrongly signed token",
         };
-        format!("expired_token: {:.1} % of requests carry {what}", self.spec.share * 100.0)
+        format!("expired_token: {:.1} % of requests carry {what}", self.share * 100.0)
     }
 
-    fn preflight(&self, _ctx: &FaultContext) -> Result<(), FaultErrorKind> {
-        self.check()
+    fn preflight(&self, ctx: &FaultContext) -> Result<(), FaultErrorKind> {
+        self.check(ctx).map(drop)
     }
 
-    fn inject(&self, _ctx: &FaultContext, _intent: &mut dyn Intent) -> Result<String, FaultErrorKind> {
-        self.check()?;
-        let token = self.token()?;
-        self.auth
-            .set(self.spec.share, &token)
+    fn inject(&self, ctx: &FaultContext, intent: &mut dyn Intent) -> Result<String, FaultErrorKind> {
+        let auth = self.check(ctx)?;
+        let token = self.token(ctx)?;
+        intent.record(Undo::ClearAuthFault)?;
+        auth.set(self.share, &token)
             .map_err(|e| FaultErrorKind::Refused { what: e.to_string(), fix: "check [fault.expired_token]".into() })?;
         Ok(self.describe().replacen("expired_token: ", "", 1))
     }
@@ -133,40 +123,52 @@ mod tests {
     use super::*;
     use crate::fault::Allow;
     use crate::fault::testutil::ctx;
+    use crate::secret::Secret;
 
-    fn fault(share: f64, mode: BadTokenMode, secret: Option<&str>) -> (ExpiredToken, AuthFault) {
+    /// The spec, a run's context holding the load's handle (and the secret when given), and the handle.
+    fn fault(share: f64, mode: BadTokenMode, secret: Option<&str>) -> (ExpiredTokenSpec, FaultContext, AuthFault) {
         let auth = AuthFault::default();
-        (ExpiredToken::new(ExpiredTokenSpec { share, mode }, auth.clone(), secret.map(Secret::new)), auth)
+        let mut c = ctx(Allow::default());
+        c.auth = Some(auth.clone());
+        c.jwt_secret = secret.map(Secret::new);
+        (ExpiredTokenSpec { share, mode }, c, auth)
     }
 
     #[test]
     fn parses_with_expired_by_default() {
         let s: ExpiredTokenSpec = toml::from_str("share = 0.5").unwrap();
         assert_eq!(s, ExpiredTokenSpec { share: 0.5, mode: BadTokenMode::Expired });
-        let s: ExpiredTokenSpec = toml::from_str("share = 1.0\nmode = \"wrong_signature\"").unwrap();
-        assert_eq!(s.mode, BadTokenMode::WrongSignature);
+        let s: ExpiredTokenSpec = toml::from_str("mode = \"wrong_signature\"").unwrap();
+        assert_eq!((s.share, s.mode), (1.0, BadTokenMode::WrongSignature));
         assert!(toml::from_str::<ExpiredTokenSpec>("share = 1.0\nmode = \"nope\"").is_err());
     }
 
     #[test]
-    fn preflight_refuses_bad_share_and_expired_without_secret() {
-        let c = ctx(Allow::default());
-        assert!(fault(0.0, BadTokenMode::WrongSignature, None).0.preflight(&c).is_err());
-        assert!(fault(1.5, BadTokenMode::WrongSignature, None).0.preflight(&c).is_err());
-        let err = fault(0.5, BadTokenMode::Expired, None).0.preflight(&c).unwrap_err().to_string();
+    fn preflight_refuses_bad_share_expired_without_secret_and_no_load() {
+        let refused = |share, mode, secret| {
+            let (f, c, _) = fault(share, mode, secret);
+            f.preflight(&c).err().map(|e| e.to_string())
+        };
+        assert!(refused(0.0, BadTokenMode::WrongSignature, None).is_some());
+        assert!(refused(1.5, BadTokenMode::WrongSignature, None).is_some());
+        let err = refused(0.5, BadTokenMode::Expired, None).unwrap();
         assert!(err.contains("wrong_signature"), "{err}");
-        assert!(fault(0.5, BadTokenMode::WrongSignature, None).0.preflight(&c).is_ok());
+        assert!(refused(0.5, BadTokenMode::WrongSignature, None).is_none());
+        let (f, _, _) = fault(0.5, BadTokenMode::WrongSignature, None);
+        assert!(f.preflight(&ctx(Allow::default())).is_err(), "no load to spoil");
     }
 
     #[test]
-    fn inject_holds_the_handle_and_clear_releases_it() {
-        let (f, auth) = fault(1.0, BadTokenMode::Expired, Some("s3cret"));
-        f.inject(&ctx(Allow::default()), &mut Vec::new()).unwrap();
+    fn inject_spoils_tokens_and_its_undo_clears_them() {
+        let (f, c, auth) = fault(1.0, BadTokenMode::Expired, Some("s3cret"));
+        let mut undo = Vec::new();
+        f.inject(&c, &mut undo).unwrap();
         assert!(auth.is_held());
         let header = auth.pick().unwrap();
         let token = header.to_str().unwrap().strip_prefix("Bearer ").unwrap().to_owned();
         assert!(!f.describe().contains(&token), "the token is never shown");
-        f.clear();
+        assert_eq!(undo, [Undo::ClearAuthFault]);
+        undo[0].rollback(Some(&c)).unwrap();
         assert!(!auth.is_held() && auth.pick().is_none());
     }
 }

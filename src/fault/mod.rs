@@ -44,8 +44,8 @@ use std::sync::Arc;
 pub use journal::{Journal, JournalError, ensure_clean};
 pub use network::ProxyHandle;
 pub use runner::{FaultEvent, FaultEventKind, Injector, RollbackGuard};
+pub use spec::FaultSpec;
 pub(crate) use spec::fault_kind_list;
-pub use spec::{ExpiredTokenSpec, FaultSpec, TokenMode};
 pub use undo::Undo;
 
 pub use crate::sim::launch::Pids as SimPids;
@@ -184,9 +184,19 @@ pub struct FaultContext {
     pub sim: Option<SimResources>,
     /// The proxy the run routes the target's traffic through, when the scenario has a `network` fault.
     pub proxy: Option<ProxyHandle>,
+    /// The run's own load: `expired_token` spoils a share of its tokens.
+    pub auth: Option<crate::load::AuthFault>,
+    /// The target's JWT signing secret, when the run knows it (the embedded simulator's): an `expired` token must
+    /// fail on `exp`, not on its signature.
+    pub jwt_secret: Option<crate::secret::Secret>,
 }
 
 impl FaultContext {
+    /// A context with no simulator, proxy or load attached: what a fault sees against an external target.
+    pub fn new(exe: PathBuf, allow: Allow, target: TargetHost) -> FaultContext {
+        FaultContext { exe, allow, target, service: None, sim: None, proxy: None, auth: None, jwt_secret: None }
+    }
+
     /// The simulator's resources, or a refusal saying `what` needs them.
     pub fn require_sim(&self, what: &str) -> Result<&SimResources, FaultErrorKind> {
         self.sim.as_ref().ok_or_else(|| FaultErrorKind::Refused {
@@ -289,7 +299,7 @@ pub(crate) mod testutil {
 
     pub fn ctx(allow: Allow) -> FaultContext {
         let target = TargetHost { host: "127.0.0.1".into(), http_port: 1 };
-        FaultContext { exe: PathBuf::from("/nonexistent"), allow, target, service: None, sim: None, proxy: None }
+        FaultContext::new(PathBuf::from("/nonexistent"), allow, target)
     }
 
     impl Intent for Vec<Undo> {

@@ -8,7 +8,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Fault, FaultContext, FaultErrorKind, Intent};
+use super::Fault;
 
 /// Calls `$then! { $( /// doc  table => Variant(Type), )* }` with every fault kind, in the order the docs list them.
 macro_rules! fault_kind_list {
@@ -25,7 +25,7 @@ macro_rules! fault_kind_list {
             /// Toxics on the built-in proxy (Incidents 1 and 3).
             network => Network($crate::fault::proxy::NetworkSpec),
             /// Bad tokens on a share of requests (Incident 4, scenario A).
-            expired_token => ExpiredToken($crate::fault::ExpiredTokenSpec),
+            expired_token => ExpiredToken($crate::fault::expired_token::ExpiredTokenSpec),
             /// Replace the JWT secret (Incident 4).
             key_rotation => KeyRotation($crate::fault::key_rotation::KeyRotationSpec),
             /// Break a scene file (Incident 5).
@@ -72,51 +72,6 @@ macro_rules! fault_spec {
     };
 }
 fault_kind_list!(fault_spec);
-
-/// `[fault.expired_token]`: a share of requests carries a bad token (runbook Incident 4, scenario A).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExpiredTokenSpec {
-    /// Fraction of requests affected, in (0, 1]: 1 = all (P1), less = intermittent (P2).
-    #[serde(default = "one")]
-    pub share: f64,
-    #[serde(default)]
-    pub mode: TokenMode,
-}
-
-fn one() -> f64 {
-    1.0
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenMode {
-    /// Correctly signed, `exp` in the past.
-    #[default]
-    Expired,
-    /// Signed with another secret.
-    WrongSignature,
-}
-
-/// Placeholder until `src/fault/expired_token.rs` (the load generator's side of the fault) lands: refuse at
-/// preflight rather than pretend. That file replaces this impl.
-impl Fault for ExpiredTokenSpec {
-    fn kind(&self) -> &'static str {
-        "expired_token"
-    }
-    fn describe(&self) -> String {
-        format!("expired_token: {:.0}% of requests carry a {:?} token", self.share * 100.0, self.mode)
-    }
-    fn preflight(&self, _ctx: &FaultContext) -> Result<(), FaultErrorKind> {
-        Err(FaultErrorKind::Refused {
-            what: "expired_token is not wired into the load generator in this build".into(),
-            fix: "remove the fault, or use key_rotation".into(),
-        })
-    }
-    fn inject(&self, ctx: &FaultContext, _intent: &mut dyn Intent) -> Result<String, FaultErrorKind> {
-        self.preflight(ctx).map(|()| String::new())
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -37,6 +37,8 @@ pub enum Undo {
     /// Toxics on the run's proxy. They live in the run's memory only, so replay after the run has gone finds
     /// nothing to do.
     ClearToxics,
+    /// Bad tokens in the run's own load (`expired_token`); like toxics, they end with the run.
+    ClearAuthFault,
 }
 
 impl Undo {
@@ -88,6 +90,13 @@ impl Undo {
                     Ok("cleared the proxy's toxics".into())
                 }
                 None => Ok("nothing to do: the proxy's toxics ended with its run".into()),
+            },
+            Undo::ClearAuthFault => match live.and_then(|c| c.auth.as_ref()) {
+                Some(auth) => {
+                    auth.clear();
+                    Ok("the load sends good tokens again".into())
+                }
+                None => Ok("nothing to do: the bad tokens ended with their run".into()),
             },
         }
     }

@@ -151,6 +151,18 @@ impl LoadPlan {
         Ok(())
     }
 
+    /// Keep shard `index`'s share of `count` equal shares (`run --shard I/N`): arrival rates divided by N, users
+    /// split with the remainder going to the first shards, so N machines together drive the scenario once.
+    pub fn share(&mut self, index: u32, count: u32) {
+        let n = f64::from(count.max(1));
+        for p in &mut self.phases {
+            p.rate_start /= n;
+            p.rate_end /= n;
+            let (each, extra) = (p.users / count as usize, p.users % count as usize);
+            p.users = each + usize::from((index as usize) < extra);
+        }
+    }
+
     /// The whole timeline.
     pub fn total(&self) -> Duration {
         self.phases.iter().map(|p| p.duration).sum()

@@ -17,6 +17,7 @@ use crate::fault::{
     self, Allow, FaultContext, FaultEvent, FaultEventKind, Injector, Journal, JournalError, ProxyHandle, RollbackGuard,
     ServiceControl, SimResources, TargetHost,
 };
+use crate::load::AuthFault;
 use crate::record::{EventKind, Recorder};
 use crate::scenario::Scenario;
 use crate::target::{JWT_SECRET, Target};
@@ -53,6 +54,7 @@ impl RunFaults {
         dry_run: bool,
         journal: Option<(Journal, PathBuf)>,
         proxy: Option<&Arc<Proxy>>,
+        load: &AuthFault,
     ) -> anyhow::Result<Option<RunFaults>> {
         let Some((journal, path)) = journal.filter(|_| !scenario.faults.is_empty()) else { return Ok(None) };
         let planned = scenario
@@ -60,7 +62,7 @@ impl RunFaults {
             .iter()
             .map(|f| Planned { name: f.name.clone(), fault: f.kind.build(), ttl: f.ttl })
             .collect();
-        let injector = Injector::new(journal, context(scenario, target, proxy)?, planned, dry_run);
+        let injector = Injector::new(journal, context(scenario, target, proxy, load)?, planned, dry_run);
         injector.preflight_all().map_err(|e: PreflightError| anyhow::anyhow!(e))?;
         let exe = std::env::current_exe().context("cannot find this program to start the watchdog")?;
         let watchdog = if dry_run { None } else { Some(Watchdog::spawn(&exe, &path)?) };
@@ -128,7 +130,12 @@ fn event_kind(e: FaultEvent) -> EventKind {
 
 /// What faults may touch: the scenario's `[allow]`, plus everything of the embedded simulator (the run created it).
 /// The one place a [`FaultContext`] is built from the target.
-fn context(scenario: &Scenario, target: &Target, proxy: Option<&Arc<Proxy>>) -> anyhow::Result<FaultContext> {
+fn context(
+    scenario: &Scenario,
+    target: &Target,
+    proxy: Option<&Arc<Proxy>>,
+    load: &AuthFault,
+) -> anyhow::Result<FaultContext> {
     let declared = &scenario.file.allow;
     let mut allow = Allow {
         paths: declared.paths.clone(),
@@ -159,6 +166,8 @@ fn context(scenario: &Scenario, target: &Target, proxy: Option<&Arc<Proxy>>) -> 
         service,
         sim,
         proxy: proxy.map(ProxyHandle::new),
+        auth: Some(load.clone()),
+        jwt_secret: target.embedded.as_ref().and_then(|e| e.jwt_secret.clone()),
     })
 }
 

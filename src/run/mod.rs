@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::RunArgs;
+use crate::cli::{Format, RunArgs, Tolerance};
 use crate::fault::FaultSpec;
 use crate::fault::proxy::Proxy;
 use crate::judge::CheckResult;
@@ -44,24 +44,49 @@ use crate::telemetry::WatchOptions;
 const DRAIN: Duration = Duration::from_secs(5);
 
 pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let scenario = Scenario::load(&args.scenario)?;
+    let mut scenario = Scenario::load(&args.scenario)?;
+    if args.shard.is_some_and(|s| s.index != 0) {
+        // The timeline's faults belong to shard 0 alone: N shards together are one drill, not N.
+        scenario.faults.clear();
+        scenario.file.phases.iter_mut().for_each(|p| p.faults.clear());
+    }
     let out_dir = out_dir(&args, &scenario.name)?;
+    // Read before the run, so a wrong path fails before the target is touched.
+    let baseline = args.baseline.as_deref().map(report::read_json).transpose()?;
     let interrupt = interrupt_token()?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let Outcome { report, errors } = rt.block_on(run(&scenario, &args, interrupt))?;
-    let path = out_dir.join("report.json");
-    report::write_json(&report, &path)?;
+    // report.json is always written: compare, merge and `report` read it back.
+    let formats: Vec<Format> = std::iter::once(Format::Json).chain(args.format.iter().copied()).collect();
+    let files = report::render_all(&report, &out_dir, &formats)?;
     if !args.quiet {
         print!("{}", report::render_table(&report));
     }
     if let Some(v) = &report.verdict {
         print!("{}", verdict::summary(v, &report.expectations, &report.record));
     }
-    println!("report: {}", path.display());
+    let mut code = exit_code(report.status, &errors, &report.expectations);
+    if let Some(baseline) = &baseline {
+        match report::compare(baseline, &report, &Tolerance::default()) {
+            Ok(c) => {
+                print!("{}", c.render());
+                if c.regressed() {
+                    code = code.max(1);
+                }
+            }
+            Err(mismatch) => {
+                eprintln!("error: the baseline does not compare: {mismatch}");
+                code = 2;
+            }
+        }
+    }
+    for f in &files {
+        println!("report: {}", f.display());
+    }
     for e in &errors {
         eprintln!("error: {e}");
     }
-    Ok(ExitCode::from(exit_code(report.status, &errors, &report.expectations)))
+    Ok(ExitCode::from(code))
 }
 
 /// An interrupted run is reported but not judged, and a fault that failed makes the drill invalid: both exit 2, so
@@ -80,6 +105,16 @@ fn exit_code(status: RunStatus, errors: &[String], expectations: &[CheckResult])
 pub struct Outcome {
     pub report: Report,
     pub errors: Vec<String>,
+}
+
+/// Sleep until a wall-clock instant (`--start-at`), so shards on several machines start their timelines together;
+/// an instant already past starts at once.
+async fn wait_until(at: chrono::DateTime<chrono::Utc>, interrupt: &CancellationToken) {
+    let wait = (at - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::select! {
+        _ = interrupt.cancelled() => {}
+        _ = tokio::time::sleep(wait) => {}
+    }
 }
 
 /// The directory is created before anything runs, so a bad `--out` fails before the target is touched.
@@ -114,7 +149,16 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
     let journal = faults::RunFaults::open_journal(scenario, args.journal.as_deref())?;
     let target = Target::resolve(scenario, args.target.as_deref(), args.telemetry.as_deref())?;
     let proxy = network_proxy(scenario, &target).await?.map(Arc::new);
-    let mut faults = faults::RunFaults::prepare(scenario, &target, args.dry_run, journal, proxy.as_ref())?;
+    let load_url = proxy.as_ref().map_or_else(|| target.http.clone(), |p| format!("http://{}", p.local_addr()));
+    let mut plan = LoadPlan::from_scenario(&scenario.file, &load_url, target.token.clone())?;
+    if let Some(shard) = args.shard {
+        plan.share(shard.index, shard.count);
+    }
+    let mut faults =
+        faults::RunFaults::prepare(scenario, &target, args.dry_run, journal, proxy.as_ref(), &plan.auth_fault)?;
+    if let Some(at) = args.start_at {
+        wait_until(at, &interrupt).await;
+    }
     let file = &scenario.file;
     let phase_names: Vec<String> = file.phases.iter().map(|p| p.name.clone()).collect();
     let total: Duration = file.phases.iter().map(|p| p.duration).sum();
@@ -143,8 +187,6 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
     });
 
     let stop_load = interrupt.child_token();
-    let load_url = proxy.as_ref().map_or_else(|| target.http.clone(), |p| format!("http://{}", p.local_addr()));
-    let plan = LoadPlan::from_scenario(file, &load_url, target.token.clone())?;
     let load = {
         let (rec, cancel) = (rec.clone(), stop_load.clone());
         tokio::spawn(async move { crate::load::run(&plan, rec, start, cancel).await })

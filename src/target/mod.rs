@@ -71,14 +71,15 @@ impl Target {
         if sim.leak_bytes_per_request > 0 {
             extra_args.extend(["--leak-bytes-per-request".to_owned(), sim.leak_bytes_per_request.to_string()]);
         }
-        let token = if sim.auth {
-            let secret: [u8; 32] = rand::random();
-            let path = secrets.path().join(JWT_SECRET);
-            std::fs::write(&path, hex(&secret))?;
-            extra_args.extend(["--jwt-secret-file".to_owned(), path.display().to_string()]);
-            Some(Secret::new(auth::mint(hex(&secret).as_bytes(), TOKEN_TTL, None)?))
-        } else {
-            None
+        let jwt_secret = sim.auth.then(|| Secret::new(hex(&rand::random::<[u8; 32]>())));
+        let token = match &jwt_secret {
+            Some(secret) => {
+                let path = secrets.path().join(JWT_SECRET);
+                std::fs::write(&path, secret.expose())?;
+                extra_args.extend(["--jwt-secret-file".to_owned(), path.display().to_string()]);
+                Some(Secret::new(auth::mint(secret.expose().as_bytes(), TOKEN_TTL, None)?))
+            }
+            None => None,
         };
         let data_fs = sim.data_fs_mib.map(DataFs::mount).transpose()?;
         let data_dir = data_fs.as_ref().map(|fs| fs.path().to_owned());
@@ -92,7 +93,7 @@ impl Target {
             state_mapping: StateMapping::Legacy,
             pid: Some(started.ports.pids.bridge),
             disk_path: Some(scenario.file.probe.disk_path.clone().unwrap_or_else(|| started.data_dir.clone())),
-            embedded: Some(Embedded { control: Arc::new(control), started, secrets, _data_fs: data_fs }),
+            embedded: Some(Embedded { control: Arc::new(control), started, secrets, jwt_secret, _data_fs: data_fs }),
         })
     }
 }
@@ -104,6 +105,8 @@ pub struct Embedded {
     /// Its ports, PIDs and directories as it first came up: what scenario faults default to and the allow-list holds.
     pub started: Started,
     pub secrets: tempfile::TempDir,
+    /// The signing secret in `secrets` when `[sim] auth` is on (`expired_token` mints with it).
+    pub jwt_secret: Option<Secret>,
     /// Declared last so it is unmounted after the simulator (in `control`) is gone.
     pub _data_fs: Option<DataFs>,
 }

@@ -27,7 +27,7 @@ pub const EXE: &str = env!("CARGO_BIN_EXE_spacetime-drill");
 
 pub fn ctx(allow: Allow) -> FaultContext {
     let target = TargetHost { host: "127.0.0.1".into(), http_port: 1 };
-    FaultContext { exe: EXE.into(), allow, target, service: None, sim: None, proxy: None }
+    FaultContext::new(EXE.into(), allow, target)
 }
 
 pub fn injector(journal: &Path, allow: Allow, faults: Vec<(&str, FaultSpec)>) -> Injector {

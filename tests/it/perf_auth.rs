@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use spacetime_drill::api::Endpoint;
-use spacetime_drill::fault::expired_token::{BadTokenMode, ExpiredToken, ExpiredTokenSpec};
+use spacetime_drill::fault::expired_token::{BadTokenMode, ExpiredTokenSpec};
 use spacetime_drill::fault::{Allow, Fault, FaultContext, Intent, TargetHost, Undo};
 use spacetime_drill::load::{self, LoadPlan};
 use spacetime_drill::record::{Outcome, Recorder};
@@ -40,9 +40,12 @@ duration = "1s"
 /// The two tests measure shares over time, so they run one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-struct NoJournal;
-impl Intent for NoJournal {
-    fn record(&mut self, _undo: Undo) -> Result<(), spacetime_drill::fault::FaultErrorKind> {
+/// Collects the undo records a run would journal, so the test rolls back as a run does.
+struct Undos(Vec<Undo>);
+
+impl Intent for Undos {
+    fn record(&mut self, undo: Undo) -> Result<(), spacetime_drill::fault::FaultErrorKind> {
+        self.0.push(undo);
         Ok(())
     }
 }
@@ -56,16 +59,12 @@ async fn run_with_fault(mode: BadTokenMode, share: f64) -> Vec<(u64, u64)> {
 
     let file: ScenarioFile = toml::from_str(PHASES).unwrap();
     let plan = LoadPlan::from_scenario(&file, &sim.http_url(), Some(Secret::new(good))).unwrap();
-    let fault = ExpiredToken::new(
-        ExpiredTokenSpec { share, mode },
-        plan.auth_fault.clone(),
-        Some(Secret::new("perf-auth-secret")),
-    );
+    let fault = ExpiredTokenSpec { share, mode };
+    let target = TargetHost { host: "127.0.0.1".into(), http_port: sim.ports.http };
     let ctx = FaultContext {
-        exe: crate::support::EXE.into(),
-        allow: Allow::default(),
-        target: TargetHost { host: "127.0.0.1".into(), http_port: sim.ports.http },
-        service: None,
+        auth: Some(plan.auth_fault.clone()),
+        jwt_secret: Some(Secret::new("perf-auth-secret")),
+        ..FaultContext::new(crate::support::EXE.into(), Allow::default(), target)
     };
     fault.preflight(&ctx).unwrap();
 
@@ -78,9 +77,10 @@ async fn run_with_fault(mode: BadTokenMode, share: f64) -> Vec<(u64, u64)> {
     });
     let at = |ms: u64| tokio::time::sleep_until((start + Duration::from_millis(ms)).into());
     at(1_000).await;
-    fault.inject(&ctx, &mut NoJournal).unwrap();
+    let mut undo = Undos(Vec::new());
+    fault.inject(&ctx, &mut undo).unwrap();
     at(3_300).await;
-    fault.clear();
+    undo.0.iter().for_each(|u| drop(u.rollback(Some(&ctx)).unwrap()));
     tokio::time::timeout(Duration::from_secs(20), engine).await.expect("the run ends").unwrap().unwrap();
 
     let record = rec.finish();

@@ -28,7 +28,7 @@ use crate::support::{Telemetry, get, post, request, rss_bytes, sim, sim_with, wa
 pub fn sim_ctx(s: &SimProcess, secret: Option<PathBuf>) -> FaultContext {
     let target = TargetHost { host: "127.0.0.1".into(), http_port: s.ports.http };
     let sim = SimResources::new(&s.ports, s.data_dir.clone(), s.project_dir.clone(), secret);
-    FaultContext { exe: EXE.into(), allow: Allow::default(), target, service: None, sim: Some(sim), proxy: None }
+    FaultContext { sim: Some(sim), ..FaultContext::new(EXE.into(), Allow::default(), target) }
 }
 
 pub fn injector_with(dir: &Path, ctx: FaultContext, faults: Vec<(&str, FaultSpec)>) -> Injector {
