@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use spacetime_drill::api::{Endpoint, ServiceState};
-use spacetime_drill::judge::{self, EndpointSecond, FaultSpan, PhaseSpan, Profile, StatusProbe};
-use spacetime_drill::record::{EventKind, Outcome, Record, Recorder, StatusSample};
+use spacetime_drill::judge::{self, Profile};
+use spacetime_drill::record::{EventKind, Outcome, Recorder, StatusSample};
 use spacetime_drill::report::{self, Report, RunStatus, ScenarioInfo, TargetInfo, Tool};
 use spacetime_drill::scenario::Scenario;
 
@@ -57,52 +57,11 @@ pub fn short_report() -> &'static Path {
     PATH.get_or_init(|| run_short("short", 0.0))
 }
 
-/// The judge's view of a record (the adapter `run` will use, written here until it lands).
-pub fn judge_run(record: &Record) -> judge::Run {
-    let seconds = record
-        .seconds
-        .iter()
-        .map(|s| {
-            let mut sec = judge::Second::empty(s.t, s.phase);
-            for (into, e) in sec.endpoints.iter_mut().zip(&s.endpoints) {
-                *into = EndpointSecond { outcomes: e.outcomes, latency: e.latency.expand(2) };
-            }
-            (sec.fps_min, sec.fps_mean, sec.memory_mb, sec.disk_pct) = (s.fps_min, s.fps_mean, s.memory_mb, s.disk_pct);
-            sec.status = s.status.as_ref().map(|p| StatusProbe {
-                reachable: p.reachable,
-                latency_ms: p.latency_ms,
-                overall_ready: p.overall_ready,
-                dap: p.dap,
-                lsp: p.lsp,
-            });
-            sec
-        })
-        .collect();
-    let phases = record
-        .phases
-        .iter()
-        .filter_map(|p| Some(PhaseSpan { name: p.name.clone(), start_s: p.started?, end_s: p.ended? }))
-        .collect();
-    let mut faults: Vec<FaultSpan> = Vec::new();
-    for e in &record.events {
-        match &e.kind {
-            EventKind::FaultInjected { fault, .. } => {
-                faults.push(FaultSpan { name: fault.clone(), injected_s: e.t, rolled_back_s: None })
-            }
-            EventKind::FaultRolledBack { fault, .. } => {
-                if let Some(f) = faults.iter_mut().find(|f| &f.name == fault && f.rolled_back_s.is_none()) {
-                    f.rolled_back_s = Some(e.t);
-                }
-            }
-            _ => {}
-        }
-    }
-    judge::Run { seconds, phases, faults, memory_limit_mb: None }
-}
-
 /// Judge `report` with the default profile and its scenario's `[expect]`, as `run` will.
 pub fn judged(mut report: Report) -> Report {
-    let verdict = judge::judge(&judge_run(&report.record), &Profile::default());
+    let record = &report.record;
+    let run = judge::run_from_record(record, &judge::fault_spans(&record.events), None);
+    let verdict = judge::judge(&run, &Profile::default());
     report.expectations = report.scenario.file.expect.as_ref().map(|e| judge::check(e, &verdict)).unwrap_or_default();
     report.verdict = Some(verdict);
     report
