@@ -33,8 +33,8 @@ pub enum Command {
     Run(RunArgs),
     /// Check scenario files without running them.
     Validate(ValidateArgs),
-    /// Print the JSON Schema of scenario files (for editor completion).
-    Schema,
+    /// Print the JSON Schema of scenario files (for editor completion), or with `--report` of `report.json`.
+    Schema(SchemaArgs),
     /// Serve the SpaceTime simulator (the embedded default target).
     Sim(SimArgs),
     /// Undo what an interrupted run left behind (replays the crash journal); a no-op when there is nothing.
@@ -200,6 +200,13 @@ pub struct MergeArgs {
     /// Formats to write (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "json")]
     pub format: Vec<Format>,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The schema of `report.json` instead (the one committed as `reports/schema.json`).
+    #[arg(long)]
+    pub report: bool,
 }
 
 #[derive(Debug, Args)]

@@ -41,8 +41,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Sim(args) => sim::main(args).map(|()| ExitCode::SUCCESS),
         Command::Validate(args) => Ok(scenario::validate_command(&args.files)),
-        Command::Schema => {
-            println!("{}", scenario::schema());
+        Command::Schema(args) => {
+            println!("{}", if args.report { report::schema() } else { scenario::schema() });
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run::main(args),

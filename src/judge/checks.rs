@@ -10,7 +10,7 @@ use super::profile::Profile;
 use super::rules;
 use super::stats::{self, Stats, pct, quantile};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckState {
     Pass,
@@ -19,7 +19,7 @@ pub enum CheckState {
 }
 
 /// One verification step: `measured cmp threshold` must hold.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Check {
     pub name: String,
     pub measured: Option<f64>,

@@ -39,7 +39,7 @@ impl From<Expected> for String {
 }
 
 /// One expectation, held or broken, with what was measured beside what was wanted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CheckResult {
     pub name: String,
     pub passed: bool,

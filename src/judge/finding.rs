@@ -107,7 +107,7 @@ impl FromStr for Severity {
 }
 
 /// How a measured value relates to its threshold in a rule or check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Cmp {
     #[serde(rename = ">")]
     Gt,
@@ -145,7 +145,7 @@ impl Cmp {
 
 /// One measured number behind a finding: beside the threshold it broke, or (no threshold) context an on-call
 /// engineer needs, such as which endpoint fails with which error kinds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Evidence {
     /// What was measured, with its unit in the name (`error_rate_pct`, `p95_ms`).
     pub metric: String,
@@ -188,7 +188,7 @@ fn round(v: f64) -> f64 {
 }
 
 /// One incident seen in a window or phase.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
     pub incident: Incident,
     pub severity: Severity,

@@ -34,7 +34,7 @@ pub use timeline::{Detection, FaultVerdict, Recovery, Transition, WindowVerdict}
 use stats::Stats;
 
 /// Everything the judge concluded about one run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Verdict {
     pub phases: Vec<PhaseVerdict>,
     pub windows: Vec<WindowVerdict>,
@@ -61,7 +61,7 @@ impl Verdict {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PhaseVerdict {
     pub name: String,
     /// Each incident held in the phase's windows, at its worst, with the evidence of the first window that reached it.

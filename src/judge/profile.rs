@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::finding::Incident;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Profile {
     /// Length of a judging window, seconds. The runbook's queries use `rate(...[5m])`; a drill lasts a minute, so

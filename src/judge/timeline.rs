@@ -13,7 +13,7 @@ use super::rules;
 use super::stats::Stats;
 
 /// One window `[start_s, end_s)`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WindowVerdict {
     pub start_s: u32,
     pub end_s: u32,
@@ -33,7 +33,7 @@ impl WindowVerdict {
 }
 
 /// A change of one incident's severity, at the end of the window that showed it; `None` = absent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Transition {
     pub t: f64,
     pub incident: Incident,
@@ -42,7 +42,7 @@ pub struct Transition {
 }
 
 /// The first window after an injection showing an incident (new, or worse than before the injection).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Detection {
     pub incident: Incident,
     pub severity: Severity,
@@ -53,7 +53,7 @@ pub struct Detection {
 }
 
 /// The first of [`Profile::recovery_windows`] consecutive healthy windows after a rollback.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Recovery {
     /// Start of that window.
     pub at_s: f64,
@@ -61,7 +61,7 @@ pub struct Recovery {
     pub after_s: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FaultVerdict {
     pub name: String,
     pub injected_s: f64,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::{Endpoint, ServiceState};
 use crate::judge::{Incident, Severity};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Event {
     /// Seconds since the run started.
     pub t: f64,
@@ -16,7 +16,7 @@ pub struct Event {
     pub kind: EventKind,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     RunStarted {

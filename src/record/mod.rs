@@ -40,7 +40,7 @@ use second::Seconds;
 use crate::api::{Endpoint, ServiceState};
 
 /// Latency and outcomes of one endpoint in one phase (or one second).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EndpointRecord {
     /// Latency from the intended send time, µs: what a user waiting on a schedule sees (no coordinated omission).
     pub latency: Hist,
@@ -68,7 +68,7 @@ impl EndpointRecord {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PhaseRecord {
     pub name: String,
     /// Seconds since the run started; `None` for a phase the run never reached.
@@ -85,7 +85,7 @@ pub struct PhaseRecord {
 }
 
 /// What one `/status` probe saw.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StatusSample {
     pub reachable: bool,
     pub latency_ms: f64,
@@ -95,7 +95,7 @@ pub struct StatusSample {
 }
 
 /// The whole measured run, as plain data.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Record {
     pub phases: Vec<PhaseRecord>,
     pub seconds: Vec<SecondRecord>,

@@ -20,7 +20,7 @@ const SIGFIG: u8 = 2;
 type Dense = Box<[Hist; Endpoint::ALL.len()]>;
 
 /// One endpoint in one second.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SecondEndpoint {
     /// Requests intended in this second (all outcomes).
     pub count: u64,
@@ -45,7 +45,7 @@ impl SecondEndpoint {
 }
 
 /// One second of the run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SecondRecord {
     /// Seconds since the run started (this row covers `[t, t+1)`).
     pub t: u32,

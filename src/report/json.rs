@@ -16,6 +16,12 @@ pub fn render_json(report: &Report, w: &mut dyn std::io::Write) -> anyhow::Resul
     Ok(serde_json::to_writer_pretty(w, report)?)
 }
 
+/// The JSON Schema of `report.json`, derived from the types that write it (so it cannot drift; a test checks that
+/// the committed `reports/schema.json` is this).
+pub fn schema() -> String {
+    serde_json::to_string_pretty(&schemars::schema_for!(Report)).expect("a JSON Schema is plain JSON")
+}
+
 pub fn read_json(path: &Path) -> anyhow::Result<Report> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let v: serde_json::Value =

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 pub use command::{compare_command, merge_command, report_command};
 pub use compare::{Comparison, Delta, Mismatch, Tolerance, compare};
 pub use html::render_html;
-pub use json::{read_json, render_json, write_json};
+pub use json::{read_json, render_json, schema, write_json};
 pub use junit::render_junit;
 pub use markdown::render_summary;
 pub use merge::{MergeError, merge};
@@ -43,7 +43,7 @@ use crate::scenario::ScenarioFile;
 /// Bumped on any change a consumer of `report.json` could notice.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     pub schema_version: u32,
     pub tool: Tool,
@@ -63,7 +63,7 @@ pub struct Report {
     pub record: Record,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
     pub name: String,
     pub version: String,
@@ -76,14 +76,14 @@ impl Tool {
 }
 
 /// The scenario as run: the parsed file (which holds no secret values, only where a token comes from).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScenarioInfo {
     pub name: String,
     pub path: PathBuf,
     pub file: ScenarioFile,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TargetInfo {
     pub url: String,
     pub telemetry: Option<String>,
@@ -93,7 +93,7 @@ pub struct TargetInfo {
     pub authenticated: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Every phase ran to its end.

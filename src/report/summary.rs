@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::Endpoint;
 use crate::record::{EndpointRecord, Hist, Outcome, PhaseRecord, Record};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Percentiles {
     pub p50: f64,
     pub p95: f64,
@@ -23,7 +23,7 @@ impl Percentiles {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EndpointSummary {
     pub endpoint: Endpoint,
     pub requests: u64,
@@ -37,7 +37,7 @@ pub struct EndpointSummary {
     pub outcomes: BTreeMap<String, u64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FpsSummary {
     pub samples: u64,
     pub p5: f64,
@@ -45,7 +45,7 @@ pub struct FpsSummary {
     pub min: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PhaseSummary {
     pub name: String,
     pub duration_s: f64,

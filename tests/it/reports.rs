@@ -8,3 +8,4 @@ mod formats;
 mod kube;
 mod merge;
 mod postmortem;
+mod schema;
