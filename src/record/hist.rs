@@ -139,6 +139,35 @@ impl<'de> Deserialize<'de> for Hist {
     }
 }
 
+/// Both histogram forms are a base64 string in JSON (hdrhistogram's V2 encoding; deflated for [`Hist`]).
+fn base64_schema() -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        "contentEncoding": "base64",
+        "description": "an hdrhistogram in its V2 encoding (deflated for per-phase histograms), base64"
+    })
+}
+
+impl schemars::JsonSchema for Hist {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Histogram".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        base64_schema()
+    }
+}
+
+impl schemars::JsonSchema for CompactHist {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CompactHistogram".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        base64_schema()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,34 +196,5 @@ mod tests {
         let back: CompactHist = serde_json::from_str(&json).unwrap();
         assert_eq!(back, c);
         assert_eq!(Hist::from_base64(json.trim_matches('"')).unwrap(), h);
-    }
-}
-
-/// Both histogram forms are a base64 string in JSON (hdrhistogram's V2 encoding; deflated for [`Hist`]).
-fn base64_schema() -> schemars::Schema {
-    schemars::json_schema!({
-        "type": "string",
-        "contentEncoding": "base64",
-        "description": "an hdrhistogram in its V2 encoding (deflated for per-phase histograms), base64"
-    })
-}
-
-impl schemars::JsonSchema for Hist {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Histogram".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        base64_schema()
-    }
-}
-
-impl schemars::JsonSchema for CompactHist {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "CompactHistogram".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        base64_schema()
     }
 }
