@@ -21,6 +21,7 @@ mod testkit;
 mod tests;
 mod timeline;
 
+use crate::record::{Event, EventKind};
 use serde::{Deserialize, Serialize};
 
 pub use checks::{Check, CheckState};
@@ -47,6 +48,36 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// The verdict as event-log entries (detections, recoveries, severity changes), so a timeline can be drawn from
+    /// one ordered list; not sorted.
+    pub fn events(&self) -> Vec<Event> {
+        let mut events = Vec::new();
+        for f in &self.faults {
+            for d in &f.detections {
+                let kind = EventKind::IncidentDetected {
+                    fault: f.name.clone(),
+                    incident: d.incident,
+                    severity: d.severity,
+                    after_s: d.after_s,
+                };
+                events.push(Event { t: d.at_s, kind });
+            }
+            if let Some(r) = &f.recovery {
+                events.push(Event {
+                    t: r.at_s,
+                    kind: EventKind::Recovered { fault: f.name.clone(), after_s: r.after_s },
+                });
+            }
+        }
+        for tr in &self.transitions {
+            events.push(Event {
+                t: tr.t,
+                kind: EventKind::SeverityChanged { incident: tr.incident, from: tr.from, to: tr.to },
+            });
+        }
+        events
+    }
+
     /// The worst severity `incident` reached anywhere in the run.
     pub fn worst_of(&self, incident: Incident) -> Option<Severity> {
         let in_windows = self.windows.iter().filter_map(|w| w.severity_of(incident));

@@ -57,25 +57,7 @@ fn timeline(report: &Report) -> Vec<(f64, String)> {
 }
 
 fn from_verdict(v: &Verdict) -> Vec<(f64, String)> {
-    let mut rows = Vec::new();
-    for f in &v.faults {
-        for d in &f.detections {
-            let kind = EventKind::IncidentDetected {
-                fault: f.name.clone(),
-                incident: d.incident,
-                severity: d.severity,
-                after_s: d.after_s,
-            };
-            rows.push((d.at_s, describe(&kind)));
-        }
-        if let Some(r) = &f.recovery {
-            rows.push((r.at_s, describe(&EventKind::Recovered { fault: f.name.clone(), after_s: r.after_s })));
-        }
-    }
-    for t in &v.transitions {
-        rows.push((t.t, describe(&EventKind::SeverityChanged { incident: t.incident, from: t.from, to: t.to })));
-    }
-    rows
+    v.events().into_iter().map(|e| (e.t, describe(&e.kind))).collect()
 }
 
 /// The measured impact over `[from, to)`: requests, errors, p95 (from the per-second histograms, merged exactly).

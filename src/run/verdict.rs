@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use crate::judge::{self, CheckResult, Profile, Verdict};
-use crate::record::{Event, EventKind, Record};
+use crate::record::Record;
 use crate::scenario::{Limits, Scenario};
 
 /// Judge `record` against the scenario and add the verdict's detections, recoveries and severity changes to its
@@ -18,26 +18,7 @@ pub fn judge(scenario: &Scenario, record: &mut Record, memory_limit_mb: Option<f
     let run = judge::run_from_record(record, &spans, memory_limit_mb);
     let verdict = judge::judge(&run, &profile(&scenario.file.thresholds.resolve()));
     let expectations = scenario.file.expect.as_ref().map(|e| judge::check(e, &verdict)).unwrap_or_default();
-    for f in &verdict.faults {
-        for d in &f.detections {
-            let kind = EventKind::IncidentDetected {
-                fault: f.name.clone(),
-                incident: d.incident,
-                severity: d.severity,
-                after_s: d.after_s,
-            };
-            record.events.push(Event { t: d.at_s, kind });
-        }
-        if let Some(r) = &f.recovery {
-            record
-                .events
-                .push(Event { t: r.at_s, kind: EventKind::Recovered { fault: f.name.clone(), after_s: r.after_s } });
-        }
-    }
-    for tr in &verdict.transitions {
-        let kind = EventKind::SeverityChanged { incident: tr.incident, from: tr.from, to: tr.to };
-        record.events.push(Event { t: tr.t, kind });
-    }
+    record.events.extend(verdict.events());
     record.events.sort_by(|a, b| a.t.total_cmp(&b.t));
     (verdict, expectations)
 }
