@@ -5,6 +5,7 @@
 mod holders;
 mod interrupt;
 mod sim_kinds;
+mod symptoms;
 mod torture;
 
 use std::io::{ErrorKind, Read, Write};

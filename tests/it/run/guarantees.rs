@@ -1,5 +1,6 @@
 //! The guarantees around faults, through the real binary: preflight stops a bad scenario before any load, a dirty
-//! journal refuses the run, and SIGINT while a fault is held rolls it back before the run exits.
+//! journal refuses the run, SIGINT while a fault is held rolls it back before the run exits, and `--dry-run` only
+//! logs what each fault would do.
 
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
@@ -129,4 +130,41 @@ port = {port}
         .map(|e| e["fault"].as_str().unwrap())
         .collect();
     assert!(rolled.contains(&"kill-dap") && rolled.contains(&"squat"), "{rolled:?}");
+}
+
+#[test]
+fn dry_run_measures_but_only_logs_what_each_fault_would_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        r#"
+[load]
+rate = 50
+scenes = ["res://vr_main.tscn"]
+[[phase]]
+name = "baseline"
+duration = "2s"
+[[phase]]
+name = "fault"
+duration = "3s"
+faults = ["gone"]
+[[fault]]
+name = "gone"
+[fault.scene]
+scene = "res://vr_main.tscn"
+action = "rename"
+"#,
+    );
+    let out = dir.path().join("out");
+    let o = run(&["run", scenario.to_str().unwrap(), "--dry-run", "--quiet", "--out", out.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let report = read_report(&out);
+    let events = report["record"]["events"].as_array().unwrap();
+    let dry: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "fault_dry_run").collect();
+    assert_eq!(dry.len(), 1, "{events:?}");
+    assert!(dry[0]["detail"].as_str().unwrap().contains("vr_main.tscn"), "{}", dry[0]);
+    assert!(!events.iter().any(|e| e["event"] == "fault_injected"), "nothing was injected");
+    let fault_phase = &report["phases"][1];
+    assert!(fault_phase["requests"].as_u64().unwrap() > 100, "load and probes ran: {fault_phase}");
+    assert_eq!(fault_phase["errors"], 0, "the scene was never renamed: {fault_phase}");
 }
