@@ -26,7 +26,7 @@ pub struct Target {
     pub state_mapping: StateMapping,
     /// The service's PID when it runs on this host and is known (the embedded simulator's bridge).
     pub pid: Option<u32>,
-    /// A path whose filesystem usage is watched by default (the simulator's data directory).
+    /// A path whose filesystem usage is watched: `[probe] disk_path`, or the simulator's own data filesystem.
     pub disk_path: Option<PathBuf>,
     /// Holds the embedded simulator for the run's lifetime; dropping it kills its process group.
     pub embedded: Option<Embedded>,
@@ -92,7 +92,14 @@ impl Target {
             token,
             state_mapping: StateMapping::Legacy,
             pid: Some(started.ports.pids.bridge),
-            disk_path: Some(scenario.file.probe.disk_path.clone().unwrap_or_else(|| started.data_dir.clone())),
+            // The simulator's disk is its own data filesystem when it has one; a data directory on the host's shared
+            // filesystem would judge the host's disk, not the service's, so it is not watched by default.
+            disk_path: scenario
+                .file
+                .probe
+                .disk_path
+                .clone()
+                .or_else(|| data_fs.as_ref().map(|_| started.data_dir.clone())),
             embedded: Some(Embedded { control: Arc::new(control), started, secrets, jwt_secret, _data_fs: data_fs }),
         })
     }
