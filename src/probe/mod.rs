@@ -1,9 +1,11 @@
 //! Read-only checks on a fixed cadence: `/status` (reachable, `overall_ready`, DAP/LSP state), the target's resident
 //! memory and the disk usage where it writes.
 //!
-//! Ticks sit on absolute deadlines (`interval`, first tick at once) with [`MissedTickBehavior::Skip`]: the three
-//! checks of a tick run concurrently and each is bounded by the plan's timeout, so a hung `/status` delays nothing
-//! else; if the timeout is longer than the interval the missed ticks are skipped rather than fired in a burst, so
+//! Ticks sit on absolute deadlines half an interval off the start (phase boundaries, where faults are injected,
+//! fall on the run's whole seconds; a probe on the boundary itself would see the state just before or just after
+//! the injection at random, and time to detect would jitter by a whole interval), with
+//! [`MissedTickBehavior::Skip`]: the three checks of a tick run concurrently and each is bounded by the plan's
+//! timeout, so a hung `/status` delays nothing else; if the timeout is longer than the interval the missed ticks are skipped rather than fired in a burst, so
 //! samples stay on the one-per-interval grid the per-second rows expect. Every value is recorded at its tick's
 //! start (the time the question was asked, as with requests), and only changes become events.
 
@@ -93,7 +95,7 @@ pub async fn run_probes(plan: ProbePlan, rec: Recorder, cancel: CancellationToke
     let mut disk = disk_source.map(|s| Watched::new("disk", s));
     let mut changes = Changes::default();
     let mut summary = ProbeSummary::default();
-    let mut ticker = tokio::time::interval(plan.interval);
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + plan.interval / 2, plan.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     loop {
         tokio::select! {

@@ -50,6 +50,7 @@ pub(super) fn events<'a>(report: &'a Value, kind: &str) -> Vec<&'a Value> {
 
 #[test]
 fn killed_dap_is_a_high_error_rate_detected_and_recovered() {
+    let _one = super::one_at_a_time();
     let (code, stdout, report) = drive(&drill(KILL_DAP, EXPECT));
     assert_eq!(code, Some(0), "every expectation holds");
     assert_eq!(events(&report, "fault_injected").len(), 1);
@@ -67,6 +68,7 @@ fn killed_dap_is_a_high_error_rate_detected_and_recovered() {
 
 #[test]
 fn a_wrong_expectation_fails_the_gate_with_exit_1() {
+    let _one = super::one_at_a_time();
     let (code, stdout, report) = drive(&drill(KILL_DAP, "incident = \"api_unresponsive\""));
     assert_eq!(code, Some(1), "the DAP died, the API did not");
     assert_eq!(report["expectations"][0]["passed"], false);
@@ -75,6 +77,7 @@ fn a_wrong_expectation_fails_the_gate_with_exit_1() {
 
 #[test]
 fn the_drill_fails_when_its_fault_does_nothing() {
+    let _one = super::one_at_a_time();
     let (code, stdout, report) = drive(&drill("[fault.noop]", EXPECT));
     assert_eq!(code, Some(1), "a noop fault cannot produce the incident");
     assert_eq!(events(&report, "fault_injected").len(), 1, "the noop was injected all the same");

@@ -1,14 +1,11 @@
 //! `scenarios/ci-gate.toml`, shortened: it passes against a healthy simulator and fails (exit 1) when frame work
 //! pushes p95 over the runbook's 200 ms.
 
-use parking_lot::Mutex;
-
 use super::drills::drive;
 use super::repo;
 
 /// The slow gate burns a core on frame work; run the two one at a time so the healthy one is not judged on a host
 /// the other is saturating.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// The gate's own file with its phases cut to 2 s + 8 s, and `extra` appended.
 fn short_gate(extra: &str) -> String {
@@ -24,7 +21,7 @@ fn short_gate(extra: &str) -> String {
 
 #[test]
 fn ci_gate_passes_on_a_healthy_simulator() {
-    let _one = ONE_AT_A_TIME.lock();
+    let _one = super::one_at_a_time();
     let (code, stdout, _) = drive(&short_gate(""));
     assert_eq!(code, Some(0));
     assert!(stdout.contains("PASS healthy"), "{stdout}");
@@ -32,7 +29,7 @@ fn ci_gate_passes_on_a_healthy_simulator() {
 
 #[test]
 fn ci_gate_fails_when_frame_work_makes_p95_slow() {
-    let _one = ONE_AT_A_TIME.lock();
+    let _one = super::one_at_a_time();
     // 300 ms of work per frame: every request waits for a frame, so p95 lands well above 200 ms.
     let (code, stdout, report) = drive(&short_gate("[sim]\nframe_work_ms = 300.0\n"));
     assert_eq!(code, Some(1));

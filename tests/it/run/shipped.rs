@@ -5,7 +5,6 @@
 //! a time: two simulators under load on two cores would measure each other.
 
 use std::path::Path;
-use std::sync::Mutex;
 
 use serde_json::Value;
 
@@ -13,8 +12,6 @@ use spacetime_drill::report::{Format, Report, render_all};
 
 use super::drills::drive;
 use super::repo;
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn drill_text(name: &str) -> String {
     std::fs::read_to_string(repo(&format!("scenarios/{name}.toml"))).unwrap()
@@ -38,7 +35,7 @@ fn noop_twin(text: &str) -> String {
 type Seen = &'static [(&'static str, &'static str, &'static str)];
 
 fn check(name: &str, per_fault: Seen) {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = super::one_at_a_time();
     let text = drill_text(name);
     if text.contains("data_fs_mib") && !nix::unistd::geteuid().is_root() {
         eprintln!("skipped {name}: its data filesystem is a tmpfs, which needs root");
