@@ -4,9 +4,6 @@
 use super::drills::drive;
 use super::repo;
 
-/// The slow gate burns a core on frame work; run the two one at a time so the healthy one is not judged on a host
-/// the other is saturating.
-
 /// The gate's own file with its phases cut to 2 s + 8 s, and `extra` appended.
 fn short_gate(extra: &str) -> String {
     let text = std::fs::read_to_string(repo("scenarios/ci-gate.toml")).unwrap();
