@@ -115,7 +115,10 @@ impl<'de> Deserialize<'de> for CompactHist {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         let bytes = STANDARD.decode(&s).map_err(serde::de::Error::custom)?;
-        Hist::from_v2(&bytes).map_err(serde::de::Error::custom)?;
+        // Empty bytes are a second that never had a sample (see `expand`); anything else must decode.
+        if !bytes.is_empty() {
+            Hist::from_v2(&bytes).map_err(serde::de::Error::custom)?;
+        }
         Ok(Self(bytes))
     }
 }
@@ -171,6 +174,16 @@ impl schemars::JsonSchema for CompactHist {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_compact_histogram_round_trips() {
+        let empty = CompactHist::default();
+        let json = serde_json::to_string(&empty).unwrap();
+        let back: CompactHist = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, empty);
+        assert!(back.expand(2).is_empty());
+        assert!(serde_json::from_str::<CompactHist>("\"AAAA\"").is_err(), "garbage still fails");
+    }
 
     #[test]
     fn round_trips_exactly() {
