@@ -33,18 +33,32 @@ def result(requests, errors, seconds, cpu, rss, p50=None, p90=None, p99=None, **
                 rss_mb=rss, p50=p50, p90=p90, p99=p99, **extra)
 
 
-def ours(exe, base, conns, seconds, rate=None, requests=None):
-    """spacetime-drill's engine: a closed loop, or the open model at `rate`."""
+def last_json(out):
+    """The last line of stdout: goose prints a line of its own ("All N users launched.") before it."""
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def ours(exe, base, conns, seconds, rate=None, requests=None, users=None):
+    """spacetime-drill's engine: a closed loop, the open model at `rate`, or `users` goose users."""
     cmd = [exe, "bench-load", "--url", base, "--connections", str(conns), "--duration", f"{seconds}s"]
     if rate:
         cmd += ["--rate", str(rate)]
     if requests:
         cmd += ["--requests", str(requests)]
+    if users:
+        cmd += ["--users", str(users)]
     out, cpu, rss = timed(cmd, seconds)
-    j = json.loads(out)
+    j = last_json(out)
     return result(j["requests"], j["errors"], j["seconds"], cpu, rss, j["p50_ms"], j["p90_ms"], j["p99_ms"],
                   service_p50=j["service_p50_ms"], service_p99=j["service_p99_ms"], dropped=j["dropped"],
                   late=j["late"])
+
+
+def goose(exe, base, users, seconds):
+    """Plain goose (benches/plain_goose.rs): one GET /status transaction, goose's own metrics on."""
+    out, cpu, rss = timed([exe, base, str(users), str(seconds)], seconds)
+    j = last_json(out)
+    return result(j["requests"], j["errors"], j["seconds"], cpu, rss)
 
 
 WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}

@@ -48,7 +48,7 @@ pub enum Command {
     /// Internal: the run's watchdog (`--journal`) or a fault's holder process (`--hold`).
     #[command(hide = true)]
     Watchdog(WatchdogArgs),
-    /// Internal: drive the load engine alone against a URL and print JSON figures (for `benches/loadgen.sh`).
+    /// Internal: drive the load engine alone against a URL and print JSON figures (for `benches/loadgen.py`).
     #[command(hide = true)]
     BenchLoad(BenchLoadArgs),
 }
@@ -64,8 +64,11 @@ pub struct BenchLoadArgs {
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub duration: std::time::Duration,
     /// Open model at this many requests per second; without it, a closed loop (each connection back to back).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "users")]
     pub rate: Option<f64>,
+    /// The users model (goose) with this many users and no think time, instead of our own closed loop.
+    #[arg(long)]
+    pub users: Option<usize>,
     /// Closed loop: stop after this many requests (or at the duration, whichever comes first).
     #[arg(long)]
     pub requests: Option<u64>,

@@ -1,9 +1,10 @@
 //! The load engine alone, for side-by-side benchmarks with wrk and oha (`spacetime-drill bench-load`, hidden).
 //!
-//! Two shapes: a closed loop (each of N connections sends its next request as soon as the last one is answered,
-//! which is how wrk and oha measure throughput) and the open model at a fixed rate (the real engine,
-//! [`run_open`], on a one-phase plan). Both send through the same request path as a run ([`open::send`]:
-//! the same hyper connection, timeout and [`Recorder`]), so what the benchmark measures is what a run costs.
+//! Three shapes: a closed loop (each of N connections sends its next request as soon as the last one is answered,
+//! which is how wrk and oha measure throughput), the open model at a fixed rate (the real engine, [`run_open`], on a
+//! one-phase plan), and goose users ([`run_users`], to set beside plain goose). The first two send through the same
+//! request path as a run ([`open::send`]: the same hyper connection, timeout and [`Recorder`]), the third through
+//! the run's goose transaction, so what the benchmark measures is what a run costs.
 //! The figures are printed as one JSON object on stdout, so a script can run this under `/usr/bin/time -v` and
 //! `taskset` exactly like the peers.
 
@@ -23,7 +24,7 @@ use crate::scenario::{LoadModel, Mix, ScenarioFile};
 use super::http::{Client, Target};
 use super::open::{self, Job, Shared};
 use super::plan::{LoadPlan, PhasePlan};
-use super::run_open;
+use super::{run_open, run_users};
 
 /// What `bench-load` prints.
 #[derive(Debug, Serialize)]
@@ -51,9 +52,10 @@ pub fn main(args: &BenchLoadArgs) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads.max(1)).enable_all().build()?;
     let plan = status_plan(&args.url, args.connections, args.rate.unwrap_or(0.0), args.duration)?;
     let result = rt.block_on(async {
-        match args.rate {
-            Some(_) => fixed_rate(&plan).await,
-            None => closed_loop(&plan, args.connections, args.duration, args.requests).await,
+        match (args.rate, args.users) {
+            (Some(_), _) => fixed_rate(&plan).await,
+            (None, Some(n)) => users(plan, n).await,
+            (None, None) => closed_loop(&plan, args.connections, args.duration, args.requests).await,
         }
     })?;
     println!("{}", serde_json::to_string(&result)?);
@@ -77,6 +79,16 @@ pub fn status_plan(url: &str, connections: usize, rate: f64, duration: Duration)
 pub async fn fixed_rate(plan: &LoadPlan) -> anyhow::Result<BenchResult> {
     let (rec, start) = recorder(&plan.phases);
     run_open(plan, rec.clone(), start, CancellationToken::new()).await?;
+    Ok(summarize(&rec.finish(), start.elapsed()))
+}
+
+/// `n` goose users without think time on `plan`'s first phase.
+pub async fn users(mut plan: LoadPlan, n: usize) -> anyhow::Result<BenchResult> {
+    plan.model = LoadModel::Users;
+    plan.phases[0].users = n;
+    (plan.ramp, plan.think_time) = (Duration::ZERO, Duration::ZERO);
+    let (rec, start) = recorder(&plan.phases);
+    run_users(&plan, rec.clone(), start, CancellationToken::new()).await?;
     Ok(summarize(&rec.finish(), start.elapsed()))
 }
 

@@ -12,6 +12,7 @@
 //! | `auth_fault` | [`AuthFault`]: the share of requests that carry a bad token while `expired_token` is held |
 //! | `plan` | [`LoadPlan`] from a scenario, and its checks |
 //! | `schedule` | arrival times (absolute deadlines, constant or ramping rate) and the endpoint mix |
+//! | `timer` | the pacer's sleep: a timerfd in the runtime's poller, precise to microseconds |
 //! | `requests` | request bodies serialized once; response classification |
 //! | `http` | one hyper keep-alive connection per worker; errors to outcomes |
 //! | `open` | [`run_open`]: scheduler + workers, in-flight cap, late and dropped counts |
@@ -24,6 +25,7 @@ mod open;
 mod plan;
 mod requests;
 mod schedule;
+mod timer;
 mod users;
 
 pub use auth_fault::{AuthFault, AuthFaultError};

@@ -22,12 +22,10 @@ use super::http::{Client, Target};
 use super::plan::{LoadPlan, PhasePlan};
 use super::requests::Bodies;
 use super::schedule::{Arrivals, Mixer};
+use super::timer::{Deadlines, Timer};
 
 /// A send more than this after its due time counts as late: the generator, not the service, fell behind.
 pub const LATE: Duration = Duration::from_millis(1);
-
-/// Longest the pacer sleeps without looking at the cancellation token.
-const CANCEL_CHECK: Duration = Duration::from_millis(50);
 
 pub(super) struct Job {
     pub phase: usize,
@@ -42,6 +40,7 @@ pub(super) struct Shared {
     rec: Recorder,
     bodies: Bodies,
     timeout: Duration,
+    deadlines: Deadlines,
     cancel: CancellationToken,
 }
 
@@ -52,6 +51,7 @@ impl Shared {
             rec,
             bodies: Bodies::new(plan),
             timeout: plan.timeout,
+            deadlines: Deadlines::new(plan.timeout),
             cancel,
         }
     }
@@ -68,26 +68,27 @@ pub async fn run_open(plan: &LoadPlan, rec: Recorder, start: Instant, cancel: Ca
         max_in_flight: plan.max_in_flight,
         target: Arc::new(Target::new(plan)?),
         shared,
-        runtime: tokio::runtime::Handle::current(),
+        timer: Timer::new()?,
     };
-    let mut workers = tokio::task::spawn_blocking(move || pacer.run(start)).await?;
+    // A task of its own, so the pacer runs on a runtime thread like the workers it wakes (a caller's `block_on`
+    // thread would make every hand-over a cross-thread wake-up).
+    let mut workers = tokio::spawn(pacer.run(start)).await??;
     while workers.join_next().await.is_some() {}
     Ok(())
 }
 
-/// The scheduler. It runs on its own thread and sleeps with the OS timer (~50 µs slack) rather than tokio's, whose
-/// 1 ms wheel plus the poller's ms timeout made sends ~1.1 ms late at the median: all of it charged to the service
-/// in the intended-time latency (measured against a 20 ms server: p50 21.7 ms with tokio's timer).
+/// The scheduler: a task on the runtime that sleeps on a [`Timer`] (precise to microseconds) to each arrival's
+/// deadline and hands the request to a worker on the same runtime.
 struct Pacer {
     phases: Vec<PhasePlan>,
     max_in_flight: usize,
     target: Arc<Target>,
     shared: Arc<Shared>,
-    runtime: tokio::runtime::Handle,
+    timer: Timer,
 }
 
 impl Pacer {
-    fn run(self, start: Instant) -> JoinSet<()> {
+    async fn run(self, start: Instant) -> std::io::Result<JoinSet<()>> {
         let shared = &self.shared;
         let mut senders: Vec<mpsc::Sender<Job>> = Vec::new();
         let mut workers = JoinSet::new();
@@ -97,8 +98,10 @@ impl Pacer {
             let mut mixer = Mixer::new(&p.mix);
             for offset in Arrivals::new(p) {
                 let intended = phase_start + offset;
-                if !sleep_until(intended, &shared.cancel) {
-                    break 'phases;
+                tokio::select! {
+                    biased;
+                    _ = shared.cancel.cancelled() => break 'phases,
+                    slept = self.timer.sleep_until(intended) => slept?,
                 }
                 let endpoint = mixer.next_endpoint();
                 let payload = payloads[endpoint.index()];
@@ -114,7 +117,7 @@ impl Pacer {
                         let (tx, rx) = mpsc::channel(1);
                         let _ = tx.try_send(job);
                         let client = Client::new(self.target.clone());
-                        workers.spawn_on(worker(senders.len(), rx, client, shared.clone()), &self.runtime);
+                        workers.spawn(worker(senders.len(), rx, client, shared.clone()));
                         senders.push(tx);
                     }
                     None => shared.rec.dropped(phase, intended, endpoint),
@@ -123,21 +126,7 @@ impl Pacer {
             phase_start += p.duration;
         }
         // Dropping the senders lets each worker finish its request and exit.
-        workers
-    }
-}
-
-/// Sleep until `deadline` on this thread; false when cancelled first (checked at least every 50 ms).
-fn sleep_until(deadline: Instant, cancel: &CancellationToken) -> bool {
-    loop {
-        if cancel.is_cancelled() {
-            return false;
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return true;
-        }
-        std::thread::sleep((deadline - now).min(CANCEL_CHECK));
+        Ok(workers)
     }
 }
 
@@ -158,16 +147,17 @@ pub(super) async fn send(client: &mut Client, shared: &Shared, job: Job) -> bool
         shared.rec.late(job.phase);
     }
     let body = shared.bodies.get(job.endpoint, job.payload);
-    let outcome = tokio::select! {
+    let deadline = sent + shared.timeout;
+    let answered = tokio::select! {
         biased;
         _ = shared.cancel.cancelled() => return false,
-        r = tokio::time::timeout_at((sent + shared.timeout).into(), client.exchange(job.endpoint, body)) => {
-            r.unwrap_or_else(|_| {
-                client.reset();
-                Outcome::Timeout
-            })
-        }
+        outcome = client.exchange(job.endpoint, body) => Some((outcome, Instant::now())),
+        _ = shared.deadlines.passed(deadline) => None,
     };
-    shared.rec.request(job.phase, job.endpoint, job.intended, sent, Instant::now(), outcome);
+    let (outcome, done) = answered.unwrap_or_else(|| {
+        client.reset();
+        (Outcome::Timeout, deadline)
+    });
+    shared.rec.request(job.phase, job.endpoint, job.intended, sent, done, outcome);
     true
 }

@@ -98,6 +98,9 @@ fn config(plan: &LoadPlan) -> GooseConfiguration {
     c.quiet = 0;
     c.verbose = 2; // lets our tracing filter decide; a lower value caps the process-wide `log` level (goose.md §3)
     c.no_print_metrics = true;
+    // Every request is in our Recorder; goose's own aggregation (a message to its parent per request) would be
+    // paid twice and read by nobody.
+    c.no_metrics = true;
     c.no_telnet = true;
     c.no_reset_metrics = true;
     c
