@@ -56,27 +56,27 @@ impl Check {
 pub fn verification(s: &Stats, p: &Profile) -> Vec<Check> {
     let (requests, errors) = s.all_requests_and_errors();
     let any_signal = requests > 0 || s.probes.probes > 0;
-    let memory = stats::fit(&s.memory).filter(|_| s.memory.len() >= p.leak_min_points.max(2));
+    let memory = stats::fit(&s.memory).filter(|_| s.memory.len() >= (p.leak_min_points as usize).max(2));
     let mut memory_check =
-        Check::new("memory_growth_mb_per_min", memory.map(|f| f.slope * 60.0), Cmp::Le, p.leak_slope_mb_per_min);
+        Check::new("memory_growth_mb_per_min", memory.map(|f| f.slope * 60.0), Cmp::Le, p.memory_growth_mb_per_min);
     if memory_check.measured.is_some() {
         let leaking = rules::memory_leak(&s.memory, None, p).is_some();
         memory_check.state = if leaking { CheckState::Fail } else { CheckState::Pass };
     }
     vec![
         Check::new("service_responds", any_signal.then_some(f64::from(s.down_seconds)), Cmp::Eq, 0.0),
-        Check::new("error_rate_pct", (requests > 0).then(|| pct(errors, requests)), Cmp::Lt, p.healthy_error_rate_pct),
-        Check::new("p95_ms", s.p95_ms(), Cmp::Lt, p.healthy_p95_ms),
-        Check::new("status_avg_ms", s.probes.avg_latency_ms(), Cmp::Lt, p.healthy_status_avg_ms),
-        Check::new("fps_p5", quantile(&s.fps_min, 0.05), Cmp::Ge, p.fps_p5_min),
-        Check::new("fps_median", quantile(&s.fps_mean, 0.5), Cmp::Ge, p.fps_median_min),
+        Check::new("error_rate_pct", (requests > 0).then(|| pct(errors, requests)), Cmp::Lt, p.error_rate_pct),
+        Check::new("p95_ms", s.p95_ms(), Cmp::Lt, p.p95_ms),
+        Check::new("status_avg_ms", s.probes.avg_latency_ms(), Cmp::Lt, p.status_avg_ms),
+        Check::new("fps_p5", quantile(&s.fps_min, 0.05), Cmp::Ge, p.fps_p5),
+        Check::new("fps_median", quantile(&s.fps_mean, 0.5), Cmp::Ge, p.fps_median),
         Check::new(
             "overall_ready_pct",
             (s.probes.ready_known > 0).then(|| pct(s.probes.ready_true.into(), s.probes.ready_known.into())),
             Cmp::Ge,
             100.0,
         ),
-        Check::new("disk_pct", s.disk_max, Cmp::Lt, p.healthy_disk_pct),
+        Check::new("disk_pct", s.disk_max, Cmp::Lt, p.disk_warn_pct),
         memory_check,
         Check::new("timeouts", any_signal.then_some(s.timeouts as f64), Cmp::Eq, 0.0),
     ]

@@ -212,7 +212,7 @@ mod tests {
             |e: Expect| results(&e, &run).into_iter().filter(|(_, ok)| !ok).map(|(n, _)| n).collect::<Vec<_>>();
         assert_eq!(broken(expect("slow_responses", None)), ["incident"]);
         assert_eq!(broken(expect("high_error_rate", Some("P2"))), ["severity"]);
-        assert_eq!(broken(timed("high_error_rate", "P1", 1, 10)), ["detect_within"]);
+        assert_eq!(broken(timed("high_error_rate", "P1", 0, 10)), ["detect_within"]);
         assert_eq!(broken(timed("high_error_rate", "P1", 6, 2)), ["recover_within"]);
         assert_eq!(broken(Expect { worst: Some(sev("P2")), ..Expect::default() }), ["worst"]);
         assert_eq!(broken(Expect { incident: Some(Expected::Healthy), ..Expect::default() }), ["healthy"]);

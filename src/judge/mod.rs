@@ -28,7 +28,7 @@ pub use checks::{Check, CheckState};
 pub use expect::{CheckResult, Expected, check};
 pub use finding::{Cmp, Evidence, Finding, Incident, Severity, UnknownIncident, UnknownSeverity};
 pub use input::{EndpointSecond, FaultSpan, PhaseSpan, Run, Second, StatusProbe};
-pub use profile::Profile;
+pub use profile::{Problem, Profile, Thresholds};
 pub use record::{fault_spans, run_from_record};
 pub use timeline::{Detection, FaultVerdict, Recovery, Transition, WindowVerdict};
 
@@ -144,7 +144,7 @@ fn phase(
     let findings: Vec<Finding> = if inside.is_empty() {
         // Shorter than a window: judged as one span, with no consecutive windows to wait for.
         let stats = stats_from(f64::NEG_INFINITY);
-        rules::evaluate(&stats, &stats.memory, p.memory_limit_mb.or(run.memory_limit_mb), p)
+        rules::evaluate(&stats, &stats.memory, p.memory_limit_mb(run.memory_limit_mb), p)
     } else {
         inside.iter().flat_map(|w| w.incidents.iter().cloned()).collect()
     };

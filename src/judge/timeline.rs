@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::checks::{self, Check};
 use super::finding::{Finding, Incident, Severity};
 use super::input::{FaultSpan, Run};
-use super::profile::Profile;
+use super::profile::{Profile, seconds};
 use super::rules;
 use super::stats::Stats;
 
@@ -86,19 +86,19 @@ impl FaultVerdict {
     }
 }
 
-/// Judge every window of `window_s` seconds, sliding by `step_s`. `down[i]` says whether `run.seconds[i]` was down.
+/// Judge every window of the profile's `window`, sliding by its `step`. `down[i]` says whether `run.seconds[i]` was down.
 pub fn windows(run: &Run, down: &[bool], p: &Profile) -> Vec<WindowVerdict> {
     let memory: Vec<(f64, f64)> =
         run.seconds.iter().filter_map(|s| s.memory_mb.map(|mb| (f64::from(s.t), mb))).collect();
-    let limit = p.memory_limit_mb.or(run.memory_limit_mb);
-    let (len, step) = (p.window_s.max(1) as usize, p.step_s.max(1) as usize);
+    let limit = p.memory_limit_mb(run.memory_limit_mb);
+    let (len, step) = (seconds(p.window), seconds(p.step));
     let mut out = Vec::new();
     let mut raw: Vec<Vec<Finding>> = Vec::new();
     for start in (0..run.seconds.len().saturating_sub(len - 1)).step_by(step) {
         let secs = &run.seconds[start..start + len];
         let stats = Stats::of(secs.iter().zip(down[start..start + len].iter().copied()));
         let (start_s, end_s) = (secs[0].t, secs[len - 1].t + 1);
-        let from = f64::from(end_s.saturating_sub(p.leak_window_s));
+        let from = f64::from(end_s.saturating_sub(seconds(p.leak_window) as u32));
         let trailing =
             &memory[memory.partition_point(|m| m.0 < from)..memory.partition_point(|m| m.0 < f64::from(end_s))];
         let findings = rules::evaluate(&stats, trailing, limit, p);

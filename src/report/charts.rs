@@ -54,12 +54,12 @@ fn specs(report: &Report) -> Vec<Spec> {
         (count > 0).then(|| errors as f64 * 100.0 / count as f64)
     };
     vec![
-        Spec { title: "p95 latency per endpoint", unit: "ms", series: p95, threshold: Some(p.healthy_p95_ms) },
+        Spec { title: "p95 latency per endpoint", unit: "ms", series: p95, threshold: Some(p.p95_ms) },
         Spec {
             title: "error rate",
             unit: "% of requests",
             series: vec![series("all endpoints", secs, error_rate)],
-            threshold: Some(p.healthy_error_rate_pct),
+            threshold: Some(p.error_rate_pct),
         },
         Spec {
             title: "requests per second",
@@ -71,7 +71,7 @@ fn specs(report: &Report) -> Vec<Spec> {
             title: "frames per second",
             unit: "FPS",
             series: vec![series("mean", secs, |s| s.fps_mean), series("min", secs, |s| s.fps_min)],
-            threshold: Some(p.fps_p5_min),
+            threshold: Some(p.fps_p5),
         },
         Spec {
             title: "resident memory",
@@ -83,7 +83,7 @@ fn specs(report: &Report) -> Vec<Spec> {
             title: "disk usage",
             unit: "% used",
             series: vec![series("target disk", secs, |s| s.disk_pct)],
-            threshold: Some(p.healthy_disk_pct),
+            threshold: Some(p.disk_warn_pct),
         },
     ]
 }

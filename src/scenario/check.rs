@@ -108,7 +108,10 @@ pub(super) fn check(file: &ScenarioFile) -> Result<Vec<Fault>, Vec<Issue>> {
     if let Some(expect) = &file.expect {
         super::expect::check(&mut c, &root.key("expect"), expect, !file.faults.is_empty());
     }
-    file.thresholds.check(&mut c, &root.key("thresholds"));
+    let at = root.key("thresholds");
+    for problem in file.thresholds.resolve().problems() {
+        c.fail(&at.key(problem.key), problem.message);
+    }
     if c.issues.is_empty() { Ok(faults) } else { Err(c.issues) }
 }
 

@@ -5,8 +5,9 @@
 //! [`Scenario`] whose faults are already turned into the closed [`FaultSpec`] enum. Every error, from either stage,
 //! carries `file:line:column` and a fix ([`ScenarioError`]). This module never runs anything.
 //!
-//! Layout: `model.rs` (sections), `fault/` (fault kinds and their checks), `expect.rs`, `thresholds.rs`,
-//! `check.rs` (the semantic rules), `locate.rs` (key paths ↔ source positions), `error.rs`, `command.rs`
+//! Layout: `model.rs` (sections; `[thresholds]` is the judge's [`Thresholds`], whose one list of names and
+//! defaults lives with the judge), `fault/` (fault kinds and their checks), `expect.rs`, `check.rs` (the semantic
+//! rules), `locate.rs` (key paths ↔ source positions), `error.rs`, `command.rs`
 //! (`validate` and `schema`).
 
 mod check;
@@ -16,16 +17,15 @@ mod expect;
 mod fault;
 mod locate;
 mod model;
-mod thresholds;
 
 use std::path::{Path, PathBuf};
 
+pub use crate::judge::Thresholds;
 pub use command::{schema, validate_command};
 pub use error::{ErrorKind, LineCol, ScenarioError, closest};
 pub use expect::Expect;
 pub use fault::*;
 pub use model::*;
-pub use thresholds::{Limits, Thresholds};
 
 use locate::Doc;
 

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::expect::Expect;
 use super::fault::FaultEntry;
-use super::thresholds::Thresholds;
 use crate::api::StateMapping;
+use crate::judge::Thresholds;
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

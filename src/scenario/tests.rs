@@ -76,7 +76,7 @@ fn semantic_rules_reject_with_a_fix() {
         ("[expect]\ndetect_within = \"5s\"", "there is no [[fault]]"),
         ("[thresholds]\ndisk_p2_pct = 99", "disk_p1_pct (95) must be greater than disk_p2_pct (99)"),
         ("[thresholds]\nerror_rate_pct = 150", "is not a percentage"),
-        ("[thresholds]\nwindow = \"0s\"", "window in [thresholds]: must be longer than 0"),
+        ("[thresholds]\nwindow = \"0s\"", "window in [thresholds]: must be a whole number of seconds, 1 or more"),
         ("[allow]\npaths = [\"/\"]", "list absolute directories other than /"),
         ("name = \"a b\"", "cannot name a report directory"),
         ("[[fault]]\nname = \"f\"", "has no kind; add exactly one of: [fault.port_conflict]"),
@@ -134,11 +134,11 @@ fn users_and_open_model_settings_do_not_mix() {
 #[test]
 fn thresholds_resolve_overrides_over_runbook_defaults() {
     let s = parse(&with_phase("[thresholds]\np95_ms = 250\nwindow = \"10s\"")).unwrap();
-    let limits = s.file.thresholds.resolve();
-    assert_eq!(limits.p95_ms, 250.0);
-    assert_eq!(limits.window, Duration::from_secs(10));
-    assert_eq!(limits.error_rate_pct, 1.0, "not overridden: the runbook's 1 %");
-    assert_eq!(limits.disk_p1_pct, 95.0);
+    let profile = s.file.thresholds.resolve();
+    assert_eq!(profile.p95_ms, 250.0);
+    assert_eq!(profile.window, Duration::from_secs(10));
+    assert_eq!(profile.error_rate_pct, 1.0, "not overridden: the runbook's 1 %");
+    assert_eq!(profile.disk_p1_pct, 95.0);
 }
 
 #[test]

@@ -107,7 +107,7 @@ fn counted_errors(e: &EndpointAgg, endpoint: Endpoint, scene_attributed: bool) -
 /// kinds, and the DAP/LSP state from `/status` (scenario C), as evidence.
 pub fn high_error_rate(s: &Stats, p: &Profile, scene_attributed: bool) -> Option<Finding> {
     let requests = s.requests();
-    if requests < p.min_requests {
+    if requests < u64::from(p.min_requests) {
         return None;
     }
     let per_endpoint: Vec<(Endpoint, u64, [u64; Outcome::COUNT])> = Endpoint::ALL
@@ -118,7 +118,7 @@ pub fn high_error_rate(s: &Stats, p: &Profile, scene_attributed: bool) -> Option
         })
         .collect();
     let errors: u64 = per_endpoint.iter().map(|(_, _, e)| e.iter().sum::<u64>()).sum();
-    let tiers = [(Severity::P1, Cmp::Gt, p.error_rate_p1_pct), (Severity::P2, Cmp::Ge, p.error_rate_p2_pct)];
+    let tiers = [(Severity::P1, Cmp::Gt, p.error_p1_pct), (Severity::P2, Cmp::Ge, p.error_rate_pct)];
     let mut f = finding(Incident::HighErrorRate, "error_rate_pct", pct(errors, requests), &tiers)?;
     for (ep, count, errs) in &per_endpoint {
         let n: u64 = errs.iter().sum();
@@ -138,23 +138,23 @@ pub fn high_error_rate(s: &Stats, p: &Profile, scene_attributed: bool) -> Option
 /// Incident 3: the p95 of all requests' latency, > 1 s P1, > 500 ms P2, > 300 ms P3, with the slow endpoints,
 /// the `/status` average and an FPS below target as contributing evidence.
 pub fn slow_responses(s: &Stats, p: &Profile) -> Option<Finding> {
-    if s.requests() < p.min_requests {
+    if s.requests() < u64::from(p.min_requests) {
         return None;
     }
     let tiers = [
-        (Severity::P1, Cmp::Gt, p.slow_p95_p1_ms),
-        (Severity::P2, Cmp::Gt, p.slow_p95_p2_ms),
-        (Severity::P3, Cmp::Gt, p.slow_p95_p3_ms),
+        (Severity::P1, Cmp::Gt, p.slow_p1_ms),
+        (Severity::P2, Cmp::Gt, p.slow_p2_ms),
+        (Severity::P3, Cmp::Gt, p.slow_p3_ms()),
     ];
     let mut f = finding(Incident::SlowResponses, "p95_ms", s.p95_ms()?, &tiers)?;
     for ep in Endpoint::ALL {
         let e = &s.endpoints[ep.index()];
-        if let Some(p95) = e.latency.quantile(0.95).map(us_to_ms).filter(|&v| v >= p.healthy_p95_ms) {
+        if let Some(p95) = e.latency.quantile(0.95).map(us_to_ms).filter(|&v| v >= p.p95_ms) {
             f.evidence.push(Evidence::context(format!("p95_ms {ep}"), p95, format!("{} requests", e.count())));
         }
     }
-    if let Some(avg) = s.probes.avg_latency_ms().filter(|&a| a >= p.healthy_status_avg_ms) {
-        f.evidence.push(Evidence::broke("status_avg_ms", avg, Cmp::Ge, p.healthy_status_avg_ms));
+    if let Some(avg) = s.probes.avg_latency_ms().filter(|&a| a >= p.status_avg_ms) {
+        f.evidence.push(Evidence::broke("status_avg_ms", avg, Cmp::Ge, p.status_avg_ms));
     }
     if let Some(median) = quantile(&s.fps_mean, 0.5).filter(|&m| m < p.fps_target) {
         f.evidence.push(Evidence::broke("fps_median", median, Cmp::Lt, p.fps_target));
@@ -165,7 +165,7 @@ pub fn slow_responses(s: &Stats, p: &Profile) -> Option<Finding> {
 /// Incident 4: the share of requests answered 401, ≥ 95 % P1 ("all auth failing"), ≥ 1 % P2 (intermittent).
 pub fn auth_failures(s: &Stats, p: &Profile) -> Option<Finding> {
     let requests = s.requests();
-    if requests < p.min_requests {
+    if requests < u64::from(p.min_requests) {
         return None;
     }
     let tiers = [(Severity::P1, Cmp::Ge, p.auth_all_pct), (Severity::P2, Cmp::Ge, p.auth_some_pct)];
@@ -186,7 +186,7 @@ pub fn auth_failures(s: &Stats, p: &Profile) -> Option<Finding> {
 pub fn scene_load_failures(s: &Stats, p: &Profile) -> Option<Finding> {
     let e = &s.endpoints[Endpoint::SceneLoad.index()];
     let answered = e.count() - unanswered(&e.outcomes) - e.of(Outcome::Unauthorized);
-    if answered < p.min_requests {
+    if answered < u64::from(p.min_requests) {
         return None;
     }
     let failed = answered - e.of(Outcome::Ok);
@@ -198,28 +198,28 @@ pub fn scene_load_failures(s: &Stats, p: &Profile) -> Option<Finding> {
 }
 
 /// Incident 6: resident memory growing steadily (least squares over `memory`): P2, P1 when the fitted growth
-/// reaches the memory limit within `leak_p1_hours`.
+/// reaches the memory limit sooner than `memory_exhaust_p1`.
 pub fn memory_leak(memory: &[(f64, f64)], limit_mb: Option<f64>, p: &Profile) -> Option<Finding> {
-    if memory.len() < p.leak_min_points.max(2) {
+    if memory.len() < (p.leak_min_points as usize).max(2) {
         return None;
     }
     let fit = stats::fit(memory)?;
     let per_min = fit.slope * 60.0;
-    if !(per_min > p.leak_slope_mb_per_min && fit.r2 >= p.leak_min_r2) {
+    if !(per_min > p.memory_growth_mb_per_min && fit.r2 >= p.leak_min_r2) {
         return None;
     }
     let mut evidence = vec![
-        Evidence::broke("growth_mb_per_min", per_min, Cmp::Gt, p.leak_slope_mb_per_min),
+        Evidence::broke("growth_mb_per_min", per_min, Cmp::Gt, p.memory_growth_mb_per_min),
         Evidence::broke("fit_r2", fit.r2, Cmp::Ge, p.leak_min_r2),
         Evidence::context("resident_mb", fit.last, format!("{} samples", memory.len())),
     ];
     let mut severity = Severity::P2;
     if let Some(limit) = limit_mb {
         let hours = ((limit - fit.last) / (per_min * 60.0)).max(0.0);
-        let cmp = Cmp::Lt;
-        if cmp.holds(hours, p.leak_p1_hours) {
+        let (cmp, p1_hours) = (Cmp::Lt, p.memory_exhaust_p1.as_secs_f64() / 3600.0);
+        if cmp.holds(hours, p1_hours) {
             severity = Severity::P1;
-            evidence.insert(0, Evidence::broke("hours_to_limit", hours, cmp, p.leak_p1_hours));
+            evidence.insert(0, Evidence::broke("hours_to_limit", hours, cmp, p1_hours));
         } else {
             evidence.push(Evidence::context("hours_to_limit", hours, format!("limit {limit} MB")));
         }
@@ -232,7 +232,7 @@ pub fn disk_exhaustion(s: &Stats, p: &Profile) -> Option<Finding> {
     let tiers = [
         (Severity::P1, Cmp::Gt, p.disk_p1_pct),
         (Severity::P2, Cmp::Gt, p.disk_p2_pct),
-        (Severity::P3, Cmp::Gt, p.disk_p3_pct),
+        (Severity::P3, Cmp::Gt, p.disk_warn_pct),
     ];
     finding(Incident::DiskExhaustion, "disk_pct", s.disk_max?, &tiers)
 }

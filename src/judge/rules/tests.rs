@@ -24,13 +24,13 @@ fn healthy_seconds_have_no_findings() {
 }
 
 #[test]
-fn api_unresponsive_from_90_pct_unanswered_with_status_unreachable() {
+fn api_unresponsive_from_95_pct_unanswered_with_status_unreachable() {
     let second = |lost: u64| {
         sec(0).ok(Endpoint::Status, 100 - lost, 5.0).req(Endpoint::SceneLoad, Outcome::Timeout, lost, 10_000.0)
     };
-    assert_eq!(judged(&[second(90).probe(false, 0.0)]), [(Incident::ApiUnresponsive, Severity::P0)]);
+    assert_eq!(judged(&[second(95).probe(false, 0.0)]), [(Incident::ApiUnresponsive, Severity::P0)]);
     assert_eq!(
-        judged(&[second(89).probe(false, 0.0)]),
+        judged(&[second(94).probe(false, 0.0)]),
         [(Incident::HighErrorRate, Severity::P1), (Incident::SlowResponses, Severity::P1)]
     );
     // /status answering means the API is up, however many requests were lost.
@@ -154,17 +154,17 @@ fn leak_severity(memory: &[(f64, f64)], limit: Option<f64>) -> Option<Severity> 
 
 #[test]
 fn memory_leak_boundaries_slope_points_fit_and_time_to_limit() {
-    assert_eq!(leak_severity(&leak(5.1, 30), None), Some(Severity::P2));
-    assert_eq!(leak_severity(&leak(4.9, 30), None), None);
+    assert_eq!(leak_severity(&leak(10.1, 30), None), Some(Severity::P2));
+    assert_eq!(leak_severity(&leak(9.9, 30), None), None);
     assert_eq!(leak_severity(&leak(60.0, 10), None), Some(Severity::P2));
     assert_eq!(leak_severity(&leak(60.0, 9), None), None);
     // A saw tooth climbing slowly: a positive slope but a poor fit, not a leak.
     let noisy: Vec<(f64, f64)> =
         (0..30).map(|t| (f64::from(t), 1000.0 + f64::from(t) * 0.2 + if t % 2 == 0 { 30.0 } else { 0.0 })).collect();
     assert_eq!(leak_severity(&noisy, None), None);
-    // 6 MB/min = 360 MB/h from about 1003 MB: a 1300 MB limit is under an hour away, 1400 MB over.
-    assert_eq!(leak_severity(&leak(6.0, 30), Some(1300.0)), Some(Severity::P1));
-    assert_eq!(leak_severity(&leak(6.0, 30), Some(1400.0)), Some(Severity::P2));
+    // 12 MB/min = 720 MB/h from about 1006 MB: a 1700 MB limit is under an hour away, 1750 MB over.
+    assert_eq!(leak_severity(&leak(12.0, 30), Some(1700.0)), Some(Severity::P1));
+    assert_eq!(leak_severity(&leak(12.0, 30), Some(1750.0)), Some(Severity::P2));
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use spacetime_drill::api::{Endpoint, ServiceState};
-use spacetime_drill::judge::{self, Profile};
+use spacetime_drill::judge;
 use spacetime_drill::record::{EventKind, Outcome, Recorder, StatusSample};
 use spacetime_drill::report::{self, Report, RunStatus, ScenarioInfo, TargetInfo, Tool};
 use spacetime_drill::scenario::Scenario;
@@ -57,11 +57,11 @@ pub fn short_report() -> &'static Path {
     PATH.get_or_init(|| run_short("short", 0.0))
 }
 
-/// Judge `report` with the default profile and its scenario's `[expect]`, as `run` will.
+/// Judge `report` with its scenario's `[thresholds]` and `[expect]`, as `run` does.
 pub fn judged(mut report: Report) -> Report {
     let record = &report.record;
     let run = judge::run_from_record(record, &judge::fault_spans(&record.events), None);
-    let verdict = judge::judge(&run, &Profile::default());
+    let verdict = judge::judge(&run, &report.scenario.file.thresholds.resolve());
     report.expectations = report.scenario.file.expect.as_ref().map(|e| judge::check(e, &verdict)).unwrap_or_default();
     report.verdict = Some(verdict);
     report
@@ -88,7 +88,7 @@ restart = true
 [expect]
 incident = "high_error_rate"
 severity = "P2"          # broken on purpose: the drill reaches P1
-detect_within = "1s"     # broken on purpose: windows need seconds
+detect_within = "500ms"  # broken on purpose: windows are whole seconds
 recover_within = "30s"
 "#;
 
