@@ -48,8 +48,6 @@ pub use spec::FaultSpec;
 pub(crate) use spec::fault_kind_list;
 pub use undo::Undo;
 
-pub use crate::sim::launch::Pids as SimPids;
-
 /// One fault kind. Kept minimal on purpose: anything a kind needs beyond this goes in its own file.
 pub trait Fault: Send + Sync {
     /// The `[fault.<kind>]` table name, e.g. `disk_fill`.
@@ -126,9 +124,10 @@ impl TargetHost {
     }
 }
 
-/// The embedded simulator's resources. A kind falls back on these when the scenario leaves its port, path, process
-/// or secret out, and they are implicitly inside the blast radius (the run created them). Their presence is also how
-/// the simulator-only kinds (`memory_leak`, `frame_work`) know they may act.
+/// The embedded simulator's resources: ports and paths, which survive its restarts (PIDs do not, so none are kept;
+/// its processes are found by the port they serve). A kind falls back on these when the scenario leaves its port,
+/// path, process or secret out, and they are implicitly inside the blast radius (the run created them). Their
+/// presence is also how the simulator-only kinds (`memory_leak`, `frame_work`) know they may act.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimResources {
     pub http_port: u16,
@@ -140,7 +139,6 @@ pub struct SimResources {
     pub project_dir: PathBuf,
     /// The JWT secret file, when the simulator runs with auth.
     pub secret_file: Option<PathBuf>,
-    pub pids: SimPids,
     /// `http://127.0.0.1:<http>/__sim/knobs`.
     pub knobs_url: String,
 }
@@ -161,7 +159,6 @@ impl SimResources {
             data_dir,
             project_dir,
             secret_file,
-            pids: ports.pids,
             knobs_url: format!("http://127.0.0.1:{}{}knobs", ports.http, crate::sim::CONTROL_PREFIX),
         }
     }
@@ -180,7 +177,7 @@ pub struct FaultContext {
     pub target: TargetHost,
     /// The embedded simulator, when the run started one.
     pub service: Option<Arc<dyn ServiceControl>>,
-    /// The embedded simulator's ports, paths and PIDs, when the run started one.
+    /// The embedded simulator's ports and paths, when the run started one.
     pub sim: Option<SimResources>,
     /// The proxy the run routes the target's traffic through, when the scenario has a `network` fault.
     pub proxy: Option<ProxyHandle>,

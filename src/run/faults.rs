@@ -155,7 +155,6 @@ fn context(
         ));
         let p = e.started.ports;
         allow.ports.extend([p.http, p.telemetry, p.dap, p.lsp]);
-        allow.pids.extend([p.pids.bridge, p.pids.dap, p.pids.lsp]);
         allow.paths.extend([e.started.data_dir.clone(), e.started.project_dir.clone(), e.secrets.path().to_owned()]);
         service = Some(e.control.clone() as Arc<dyn ServiceControl>);
     }

@@ -24,7 +24,8 @@ pub struct Target {
     pub telemetry: Option<String>,
     pub token: Option<Secret>,
     pub state_mapping: StateMapping,
-    /// The service's PID when it runs on this host and is known (the embedded simulator's bridge).
+    /// The service's PID, when `[probe] pid` gives it. Otherwise the memory probe finds whoever listens on the
+    /// target's port on this host, again after each restart (the embedded simulator keeps its ports, not its PIDs).
     pub pid: Option<u32>,
     /// A path whose filesystem usage is watched: `[probe] disk_path`, or the simulator's own data filesystem.
     pub disk_path: Option<PathBuf>,
@@ -91,7 +92,7 @@ impl Target {
             telemetry: Some(format!("ws://127.0.0.1:{}", started.ports.telemetry)),
             token,
             state_mapping: StateMapping::Legacy,
-            pid: Some(started.ports.pids.bridge),
+            pid: None,
             // The simulator's disk is its own data filesystem when it has one; a data directory on the host's shared
             // filesystem would judge the host's disk, not the service's, so it is not watched by default.
             disk_path: scenario
