@@ -11,6 +11,8 @@
 //! | probe | read-only checks on a cadence: `/status`, resident memory, disk usage | [`probe`] |
 //! | record | histograms, counters, per-second series and the event log of one run | [`record`] |
 //! | verdict | which runbook incident, how severe, time to detect/recover | [`judge`] |
+//! | thresholds | the runbook's numbers a run is judged by; `[thresholds]` overrides them | [`judge::Profile`] |
+//! | run | one drill end to end: target, timeline, faults, verdict, reports, exit code | [`run`], [`target`] |
 //! | report | the record rendered for people and CI | [`report`] |
 //! | fault | a real fault injected and always rolled back | [`fault`] |
 //! | simulator | a faithful stand-in for the SpaceTime service, the default target | [`sim`] |
