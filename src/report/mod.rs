@@ -40,8 +40,8 @@ use crate::judge::{CheckResult, Verdict};
 use crate::record::Record;
 use crate::scenario::ScenarioFile;
 
-/// Bumped on any change a consumer of `report.json` could notice.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped on any change a consumer of `report.json` could notice (2: `verdict.profile` takes the `[thresholds]` names).
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {

@@ -58,7 +58,7 @@ fn ci_gate_counts_match_rate_times_duration() {
     let o = run(&["run", "scenarios/ci-gate.toml", "--quiet", "--out", out.path().to_str().unwrap()], &[]);
     assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
     let report = read_report(out.path());
-    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["schema_version"], 2);
     assert_eq!(report["status"], "completed");
     assert_eq!(report["target"]["embedded"], true);
     let scenario: toml::Table =
