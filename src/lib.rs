@@ -33,6 +33,8 @@ pub mod secret;
 pub mod sim;
 pub mod target;
 pub mod telemetry;
+pub mod tls;
+pub mod url;
 
 use std::process::ExitCode;
 
