@@ -6,4 +6,5 @@ mod run;
 mod scenario;
 mod sim;
 mod support;
+mod tls;
 mod watch;
