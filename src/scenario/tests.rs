@@ -22,6 +22,11 @@ fn readme_examples_are_valid_scenarios() {
     let blocks: Vec<&str> = readme.split("```toml\n").skip(1).map(|b| b.split("```").next().unwrap()).collect();
     assert!(blocks.len() >= 8);
     for (i, block) in blocks.iter().enumerate() {
+        // Examples naming TLS files on a deployment's host are validated with real files, and run, by
+        // tests/it/tls/examples.rs.
+        if block.contains("ca_file") || block.contains("client_cert") {
+            continue;
+        }
         if let Err(e) = parse(block) {
             panic!("README example {i} is invalid: {e:?}\n{block}");
         }
