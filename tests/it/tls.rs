@@ -5,6 +5,7 @@ mod certs;
 mod drills;
 mod examples;
 mod input;
+mod session;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
