@@ -86,8 +86,8 @@ pub struct Ran {
     pub stdout: String,
     pub stderr: String,
     pub report: Option<Value>,
-    /// `summary.md`, when `--format md` wrote it.
-    pub summary: Option<String>,
+    /// Every other file the run wrote beside `report.json` (`summary.md`, `junit.xml`, ...), by name.
+    pub files: Vec<(String, String)>,
 }
 
 /// `spacetime-drill ARGS` with a private journal and report directory, `--out` added for `run`; it must end
@@ -117,8 +117,13 @@ pub fn drill(args: &[&str], envs: &[(&str, &str)], limit: Duration) -> Ran {
     let status = child.wait().unwrap();
     let report = std::fs::read_to_string(out.join("report.json")).ok().map(|t| serde_json::from_str(&t).unwrap());
     let text = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
-    let summary = std::fs::read_to_string(out.join("summary.md")).ok();
-    let ran = Ran { code: status.code(), stdout: text(&stdout), stderr: text(&stderr), report, summary };
+    let files = std::fs::read_dir(&out)
+        .map(|d| d.map(|e| e.unwrap().path()).filter(|p| !p.ends_with("report.json")).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .iter()
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), text(p)))
+        .collect();
+    let ran = Ran { code: status.code(), stdout: text(&stdout), stderr: text(&stderr), report, files };
     eprintln!(
         "$ spacetime-drill {}\nexit {:?}\nstdout:\n{}\nstderr:\n{}",
         args.join(" "),

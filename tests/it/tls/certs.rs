@@ -39,16 +39,19 @@ fn unknown_ca_expired_and_name_mismatch_stop_the_run_and_ca_file_or_insecure_fix
         assert!(phase["requests"].as_u64().unwrap() >= 15 && phase["errors"] == 0, "{phase}");
         let warned = r.stdout.contains("was NOT verified");
         assert_eq!(warned, insecure, "the console says so beside the verdict exactly when insecure");
-        let summary = r.summary.as_deref().unwrap_or_default();
-        assert_eq!(summary.contains("was NOT verified"), insecure, "summary.md: {summary}");
+        assert_eq!(r.files.len(), 4, "html, junit, summary and post-mortem: {:?}", r.files.iter().map(|f| &f.0));
+        for (name, text) in &r.files {
+            assert_eq!(text.contains("was NOT verified"), insecure, "{name} says so beside the verdict");
+        }
     };
     let url = https(&good, "127.0.0.1");
-    passes(&drill(&["run", scenario, "--format", "md", "--target", &url, "--ca-file", &ca], &[], LIMIT), false);
+    const ALL: &str = "html,junit,md";
+    passes(&drill(&["run", scenario, "--format", ALL, "--target", &url, "--ca-file", &ca], &[], LIMIT), false);
     let url = https(&expired, "127.0.0.1");
-    passes(&drill(&["run", scenario, "--format", "md", "--target", &url, "--insecure"], &[], LIMIT), true);
+    passes(&drill(&["run", scenario, "--format", ALL, "--target", &url, "--insecure"], &[], LIMIT), true);
     let insecure = format!("[target]\nurl = \"{}\"\ninsecure = true\n{SHORT}", https(&good, "localhost"));
     let insecure = write(dir.path(), "insecure.toml", &insecure);
-    passes(&drill(&["run", insecure.to_str().unwrap(), "--format", "md"], &[], LIMIT), true);
+    passes(&drill(&["run", insecure.to_str().unwrap(), "--format", ALL], &[], LIMIT), true);
 }
 
 #[test]
