@@ -98,6 +98,7 @@ fn hour(c: &mut Criterion) {
             url: "http://127.0.0.1:8080".into(),
             telemetry: None,
             embedded: true,
+            insecure: false,
             authenticated: false,
         },
         started_at: "2026-11-29T10:00:00Z".into(),

@@ -14,7 +14,10 @@
    server's own hold stays near 20 ms; and our open model at 300 req/s), and one
    freezing 1 s every 5 s at 200 req/s for 15 s (ours: intended-time and service-time; oha with and without
    --latency-correction);
-5. memory: our peak RSS after 10 k and after 1 M requests.
+5. memory: our peak RSS after 10 k and after 1 M requests;
+6. TLS (issue 11): nginx serving HTTPS with a throwaway CA and certificate made here by the openssl CLI, closed
+   loops of 32 keep-alive connections, ours and oha each trusting that CA; printed beside the plain-HTTP figures.
+   `LOADGEN_ONLY=tls` runs this pass alone (with the plain-HTTP closed loop it is compared with).
 Prints the tables and the issue's targets as ratios; the raw figures go to target/loadgen.json. Traffic goes to
 127.0.0.1 only, every tool runs under `timeout`, and everything started here is killed on exit (any exit).
 """
@@ -91,7 +94,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(cmd, port):
+def start(cmd, port, scheme="http", ctx=None):
     """Start a server pinned to SRV_CPU in its own process group; wait until it answers /status."""
     p = subprocess.Popen(["taskset", "-c", SRV_CPU] + cmd, start_new_session=True,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -99,7 +102,7 @@ def start(cmd, port):
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=1).read()
+            urllib.request.urlopen(f"{scheme}://127.0.0.1:{port}/status", timeout=1, context=ctx).read()
             return p
         except OSError:
             time.sleep(0.05)
@@ -112,20 +115,50 @@ def stop(p):
     children.remove(p)
 
 
-def nginx(tmp):
+def nginx(tmp, tls=None):
+    """nginx answering /status on a free port; with `tls` = (cert, key), over HTTPS only (TLS session cache on)."""
     port = free_port()
-    conf = os.path.join(tmp, "nginx.conf")
+    conf = os.path.join(tmp, "nginx-tls.conf" if tls else "nginx.conf")
     body = JSON.decode().replace("'", "\\'")
+    listen = f"listen 127.0.0.1:{port};"
+    if tls:
+        listen = (f"listen 127.0.0.1:{port} ssl; ssl_certificate {tls[0]}; ssl_certificate_key {tls[1]}; "
+                  "ssl_protocols TLSv1.2 TLSv1.3; ssl_session_cache shared:SSL:1m;")
     with open(conf, "w") as f:
-        f.write(f"""worker_processes 1; daemon off; pid {tmp}/nginx.pid; error_log {tmp}/error.log;
+        f.write(f"""worker_processes 1; daemon off; pid {conf}.pid; error_log {conf}.error.log;
 events {{ worker_connections 1024; }}
 http {{ access_log off; keepalive_requests 10000000; keepalive_timeout 60s;
   client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp}; uwsgi_temp_path {tmp};
   scgi_temp_path {tmp};
-  server {{ listen 127.0.0.1:{port}; location = /status {{ default_type application/json; return 200 '{body}'; }} }} }}
+  server {{ {listen} location = /status {{ default_type application/json; return 200 '{body}'; }} }} }}
 """)
-    start(["nginx", "-p", tmp, "-c", conf], port)
+    if tls:
+        import ssl
+        start(["nginx", "-p", tmp, "-c", conf], port, "https", ssl.create_default_context(cafile=tls[2]))
+    else:
+        start(["nginx", "-p", tmp, "-c", conf], port)
     return port
+
+
+def throwaway_pki(tmp):
+    """A CA and a server certificate for 127.0.0.1 (IP SAN) signed by it, made now with the openssl CLI and
+    deleted with `tmp`: (cert, key, ca)."""
+    d = os.path.join(tmp, "pki")
+    os.mkdir(d)
+    f = lambda n: os.path.join(d, n)
+    with open(f("ext"), "w") as e:
+        e.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    for cmd in (["openssl", "req", "-x509"] + ec + ["-keyout", f("ca.key"), "-out", f("ca.pem"), "-days", "1",
+                 "-subj", "/CN=loadgen throwaway CA", "-addext", "basicConstraints=critical,CA:TRUE"],
+                ["openssl", "req"] + ec + ["-keyout", f("server.key"), "-out", f("server.csr"),
+                 "-subj", "/CN=127.0.0.1"],
+                ["openssl", "x509", "-req", "-in", f("server.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"),
+                 "-CAcreateserial", "-out", f("server.pem"), "-days", "1", "-extfile", f("ext")]):
+        r = sh(cmd, 60)
+        if r.returncode != 0:
+            sys.exit(f"openssl failed: {r.stderr}")
+    return f("server.pem"), f("server.key"), f("ca.pem")
 
 
 def slow(mode):
@@ -170,9 +203,19 @@ def efficiency_table(title, rows):
               f"{fmt(r['errors'])} |")
 
 
+def tls_pass(tmp):
+    """Closed loops of 32 keep-alive connections over TLS to nginx: ours and oha, each trusting the throwaway CA."""
+    cert, key, ca = throwaway_pki(tmp)
+    base = f"https://127.0.0.1:{nginx(tmp, (cert, key, ca))}"
+    print(f"TLS: closed loops, 32 connections, nginx over HTTPS (throwaway CA), {SECS} s x {REPS}", flush=True)
+    return reps({"spacetime-drill (TLS)": lambda: tools.ours(EXE, base, 32, SECS, ca_file=ca),
+                 "oha (TLS)": lambda: tools.oha(base + "/status", 32, SECS, cacert=ca)})
+
+
 def main():
     install()
     res = {"skipped": skipped}
+    only_tls = os.environ.get("LOADGEN_ONLY") == "tls"
     with tempfile.TemporaryDirectory(prefix="loadgen-") as tmp:
         if "nginx" in skipped:
             sys.exit("nginx is required")
@@ -183,6 +226,11 @@ def main():
         closed = reps({"spacetime-drill": lambda: tools.ours(EXE, base, 32, SECS),
                        "wrk": lambda: tools.wrk(url, 32, SECS),
                        "oha": lambda: tools.oha(url, 32, SECS)})
+        tls = tls_pass(tmp)
+        if only_tls:
+            efficiency_table("## Closed loop, 32 keep-alive connections, nginx: plain HTTP and TLS", {**closed, **tls})
+            print_tls_target(closed, tls)
+            return
         print("fixed rate 2,000 req/s, 32 connections", flush=True)
         fixed = reps({"spacetime-drill": lambda: tools.ours(EXE, base, 32, SECS, rate=2000),
                       "oha": lambda: tools.oha(url, 32, SECS, rate=2000)})
@@ -191,10 +239,10 @@ def main():
                       "plain goose": lambda: tools.goose(GOOSE, base, 32, SECS)})
         print("memory: closed loop until 10 k and 1 M requests", flush=True)
         mem = {n: tools.ours(EXE, base, 32, 120, requests=n)["rss_mb"] for n in (10_000, 1_000_000)}
-    efficiency_table("## Closed loop, 32 keep-alive connections, nginx", closed)
+    efficiency_table("## Closed loop, 32 keep-alive connections, nginx: plain HTTP and TLS", {**closed, **tls})
     efficiency_table("## Fixed rate 2,000 req/s", fixed)
     efficiency_table("## goose users, 32, no think time", users)
-    res.update(closed=closed, fixed=fixed, users=users, memory_mb=mem)
+    res.update(closed=closed, tls=tls, fixed=fixed, users=users, memory_mb=mem)
     res["accuracy"] = accuracy()
     res["targets"] = targets(res)
     out = os.path.join(ROOT, "target", "loadgen.json")
@@ -247,6 +295,7 @@ def targets(res):
     rows = []
     if c.get("oha"):
         rows.append(("closed req/CPU-s vs oha", ours["per_cpu"] / c["oha"]["per_cpu"], ">= 1.0"))
+    rows += tls_rows(res["tls"])
     if c.get("wrk"):
         rows.append(("closed req/CPU-s vs wrk", ours["per_cpu"] / c["wrk"]["per_cpu"], ">= 0.7"))
     if f.get("oha"):
@@ -269,6 +318,23 @@ def targets(res):
     if skipped:
         print("skipped: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
     return rows
+
+
+def tls_rows(tls):
+    if not tls.get("oha (TLS)") or not tls.get("spacetime-drill (TLS)"):
+        return []
+    ratio = tls["spacetime-drill (TLS)"]["per_cpu"] / tls["oha (TLS)"]["per_cpu"]
+    return [("TLS closed req/CPU-s vs oha (issue 11)", ratio, ">= 1.0")]
+
+
+def print_tls_target(closed, tls):
+    """LOADGEN_ONLY=tls: the TLS pass's target and its cost against the plain-HTTP loop, without the rest."""
+    print("\n| target | measured | wanted |\n|---|--:|--:|")
+    for name, v, want in tls_rows(tls):
+        print(f"| {name} | {v:.2f} | {want} |")
+    ours, plain = tls.get("spacetime-drill (TLS)"), closed.get("spacetime-drill")
+    if ours and plain:
+        print(f"| ours over TLS / ours over plain HTTP, req/CPU-s | {ours['per_cpu'] / plain['per_cpu']:.2f} | |")
 
 
 if __name__ == "__main__":

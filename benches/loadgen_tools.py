@@ -38,9 +38,12 @@ def last_json(out):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def ours(exe, base, conns, seconds, rate=None, requests=None, users=None):
-    """spacetime-drill's engine: a closed loop, the open model at `rate`, or `users` goose users."""
+def ours(exe, base, conns, seconds, rate=None, requests=None, users=None, ca_file=None):
+    """spacetime-drill's engine: a closed loop, the open model at `rate`, or `users` goose users; `ca_file` is the
+    CA to trust for an https `base`."""
     cmd = [exe, "bench-load", "--url", base, "--connections", str(conns), "--duration", f"{seconds}s"]
+    if ca_file:
+        cmd += ["--ca-file", ca_file]
     if rate:
         cmd += ["--rate", str(rate)]
     if requests:
@@ -77,9 +80,12 @@ def wrk(url, conns, seconds):
     return result(int(m.group(1)), errors, secs, cpu, rss, pct.get("50"), pct.get("90"), pct.get("99"))
 
 
-def oha(url, conns, seconds, rate=None, corrected=False):
-    """oha (hyper), no TUI, JSON summary; -q for a fixed rate, optionally --latency-correction."""
+def oha(url, conns, seconds, rate=None, corrected=False, cacert=None):
+    """oha (hyper), no TUI, JSON summary; -q for a fixed rate, optionally --latency-correction; `cacert` is the CA
+    to trust for an https `url`."""
     cmd = ["oha", "-z", f"{seconds}s", "-c", str(conns), "--no-tui", "--output-format", "json"]
+    if cacert:
+        cmd += ["--cacert", cacert]
     if rate:
         cmd += ["-q", str(rate)]
     if corrected:

@@ -55,9 +55,12 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct BenchLoadArgs {
-    /// `http://host:port`; requests go to `/status`.
+    /// `http(s)://host:port`; requests go to `/status`.
     #[arg(long)]
     pub url: String,
+    /// PEM CA certificate to trust for an `https` URL (a throwaway one at bench time).
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
     /// Keep-alive connections: the closed loop's concurrency, or the open model's in-flight cap.
     #[arg(long, default_value_t = 32)]
     pub connections: usize,
@@ -105,6 +108,8 @@ pub struct RunArgs {
     /// Telemetry WebSocket URL; overrides the scenario's `[target] telemetry`.
     #[arg(long)]
     pub telemetry: Option<String>,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Where to write `report.json` (a directory); default `reports/<scenario>-<UTC timestamp>/`.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -132,6 +137,23 @@ pub struct RunArgs {
     /// The crash journal; default `$XDG_STATE_HOME/spacetime-drill/journal.jsonl`. A dirty one blocks the run.
     #[arg(long, env = "SPACETIME_DRILL_JOURNAL")]
     pub journal: Option<PathBuf>,
+}
+
+/// TLS towards a `--target`/`[target]`; each option overrides the scenario's key of the same name.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TlsArgs {
+    /// PEM certificate(s) of a private CA, trusted besides the system's roots (`[target] ca_file`).
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// Do not verify the target's certificate at all (`[target] insecure`); reports say so next to the verdict.
+    #[arg(long, conflicts_with = "ca_file")]
+    pub insecure: bool,
+    /// PEM client certificate for mTLS (`[target] client_cert`); needs `--client-key`.
+    #[arg(long, requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key of `--client-cert` (`[target] client_key`).
+    #[arg(long, requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
 }
 
 /// `--shard I/N`: this process runs share `index` (0-based) of `count`.

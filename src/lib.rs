@@ -12,6 +12,8 @@
 //! | record | histograms, counters, per-second series and the event log of one run | [`record`] |
 //! | verdict | which runbook incident, how severe, time to detect/recover | [`judge`] |
 //! | thresholds | the runbook's numbers a run is judged by; `[thresholds]` overrides them | [`judge::Profile`] |
+//! | target URL | `http(s)://host[:port]`, telemetry `ws(s)://...`: the one check every entry point and client shares | [`url`] |
+//! | TLS | the run's one rustls client config and the dialer every client connects through | [`tls`] |
 //! | run | one drill end to end: target, timeline, faults, verdict, reports, exit code | [`run`], [`target`] |
 //! | report | the record rendered for people and CI | [`report`] |
 //! | fault | a real fault injected and always rolled back | [`fault`] |
@@ -31,6 +33,8 @@ pub mod scenario;
 pub mod secret;
 pub mod target;
 pub mod telemetry;
+pub mod tls;
+pub mod url;
 
 use std::process::ExitCode;
 

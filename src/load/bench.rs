@@ -50,7 +50,11 @@ pub struct BenchResult {
 pub fn main(args: &BenchLoadArgs) -> anyhow::Result<()> {
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads.max(1)).enable_all().build()?;
-    let plan = status_plan(&args.url, args.connections, args.rate.unwrap_or(0.0), args.duration)?;
+    let mut plan = status_plan(&args.url, args.connections, args.rate.unwrap_or(0.0), args.duration)?;
+    if plan.url()?.secure {
+        let opts = crate::tls::TlsOptions { ca_file: args.ca_file.clone(), ..Default::default() };
+        plan.tls = Some(crate::tls::client_config(&opts)?);
+    }
     let result = rt.block_on(async {
         match (args.rate, args.users) {
             (Some(_), _) => fixed_rate(&plan).await,

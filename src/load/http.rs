@@ -1,4 +1,5 @@
-//! One keep-alive HTTP/1.1 connection per worker, on hyper's connection-level client.
+//! One keep-alive HTTP/1.1 connection per worker, on hyper's connection-level client, over TCP or TLS
+//! ([`Dialer`]: the run's one rustls config, so a reconnecting worker resumes its TLS session).
 //!
 //! hyper's `client::conn::http1` is used directly rather than a pooled client: each worker owns exactly one
 //! connection, so there is no pool lock, no per-request pool lookup and no hidden retry; the request headers are
@@ -15,19 +16,19 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
 use hyper::{Method, Request, Uri};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
 use crate::api::Endpoint;
 use crate::record::Outcome;
+use crate::tls::Dialer;
 
 use super::AuthFault;
-use super::plan::{LoadPlan, PlanError};
+use super::plan::LoadPlan;
 use super::requests::classify_response;
 
 /// What every request to the target shares, prepared once.
 #[derive(Debug)]
 pub struct Target {
-    addr: String,
+    dialer: Dialer,
     host: HeaderValue,
     auth: Option<HeaderValue>,
     fault: AuthFault,
@@ -35,20 +36,24 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn new(plan: &LoadPlan) -> Result<Self, PlanError> {
-        let bad = || PlanError::BadUrl(plan.base_url.clone());
-        let addr = plan.host_port().ok_or_else(bad)?;
-        let host = HeaderValue::from_str(&addr).map_err(|_| bad())?;
+    pub fn new(plan: &LoadPlan) -> anyhow::Result<Self> {
+        let url = plan.url()?;
+        let mut dialer = Dialer::new(&url, plan.tls.as_ref())?;
+        if let Some(via) = plan.via {
+            dialer = dialer.via(via);
+        }
+        let host = HeaderValue::from_str(&url.authority())?;
         let auth = match &plan.token {
             Some(t) => {
-                let mut v = HeaderValue::from_str(&format!("Bearer {}", t.expose())).map_err(|_| bad())?;
+                let mut v = HeaderValue::from_str(&format!("Bearer {}", t.expose()))
+                    .map_err(|_| anyhow::anyhow!("the token contains characters a header cannot carry"))?;
                 v.set_sensitive(true);
                 Some(v)
             }
             None => None,
         };
         let uris = Endpoint::ALL.map(|e| Uri::from_static(e.path()));
-        Ok(Self { addr, host, auth, fault: plan.auth_fault.clone(), uris })
+        Ok(Self { dialer, host, auth, fault: plan.auth_fault.clone(), uris })
     }
 
     fn request(&self, endpoint: Endpoint, body: Bytes) -> Request<Full<Bytes>> {
@@ -148,9 +153,7 @@ impl Client {
     }
 
     async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, Outcome> {
-        let stream = TcpStream::connect(&self.target.addr).await.map_err(|e| classify_error(&e))?;
-        // Requests are small and latency is what we measure: never wait for Nagle.
-        stream.set_nodelay(true).map_err(|e| classify_error(&e))?;
+        let stream = self.target.dialer.dial().await.map_err(|e| classify_error(&e))?;
         let (sender, conn) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| classify_error(&e))?;
         // The connection task ends when the sender is dropped or the server closes.
         tokio::spawn(async move {

@@ -14,7 +14,7 @@
 //! | `schedule` | arrival times (absolute deadlines, constant or ramping rate) and the endpoint mix |
 //! | `timer` | the pacer's sleep: a timerfd in the runtime's poller, precise to microseconds |
 //! | `requests` | request bodies serialized once; response classification |
-//! | `http` | one hyper keep-alive connection per worker; errors to outcomes |
+//! | `http` | one hyper keep-alive connection per worker, plain or TLS ([`crate::tls::Dialer`]); errors to outcomes |
 //! | `open` | [`run_open`]: scheduler + workers, in-flight cap, late and dropped counts |
 //! | `users` | [`run_users`] on goose |
 

@@ -1,12 +1,15 @@
 //! What the load does, resolved from a scenario once: per phase a rate (or users) and a mix, plus the request
 //! lists. Both engines read only this, so the orchestrator's job is `LoadPlan::from_scenario` and one call.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::AuthFault;
 use crate::api::Endpoint;
 use crate::scenario::{Completion, LoadModel, Mix, ScenarioFile};
 use crate::secret::Secret;
+use crate::url::{ServiceUrl, UrlRole};
 
 /// One phase of the load; phases run back to back from the run's start.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,9 +34,14 @@ impl PhasePlan {
 #[derive(Debug, Clone)]
 pub struct LoadPlan {
     pub model: LoadModel,
-    /// `http://host:port`, no path.
+    /// `http(s)://host[:port]`, no path.
     pub base_url: String,
     pub token: Option<Secret>,
+    /// The run's TLS client configuration (`https` targets); `None` = the defaults (system roots).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Connect here instead of the URL's host (the network fault's proxy), keeping the URL's host as the TLS
+    /// server name and `Host` header.
+    pub via: Option<SocketAddr>,
     pub phases: Vec<PhasePlan>,
     /// Open model: cap on outstanding requests (and so on connections).
     pub max_in_flight: usize,
@@ -51,7 +59,7 @@ pub struct LoadPlan {
 /// A plan the engines cannot run, found before any request is sent.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PlanError {
-    #[error("base URL {0:?} must look like http://host:port (https is not supported by the load engines)")]
+    #[error("base URL: {0}")]
     BadUrl(String),
     #[error("phase {phase:?}: rate {rate} must be a finite number of requests per second, 0 or more")]
     BadRate { phase: String, rate: f64 },
@@ -69,6 +77,11 @@ pub enum PlanError {
     NoInFlight,
     #[error("the scenario has no phases")]
     NoPhases,
+    #[error(
+        "a network fault with the users model cannot reach an https target (goose's client cannot be pointed at the \
+         fault's proxy without breaking the certificate check); use model = \"open\" for this drill"
+    )]
+    UsersTlsViaProxy,
 }
 
 impl LoadPlan {
@@ -95,6 +108,8 @@ impl LoadPlan {
             model: load.model,
             base_url: base_url.trim_end_matches('/').to_owned(),
             token,
+            tls: None,
+            via: None,
             phases,
             max_in_flight: load.max_in_flight,
             timeout: load.timeout,
@@ -111,8 +126,8 @@ impl LoadPlan {
 
     /// The checks `from_scenario` runs; public so a plan built by hand (tests, shards) is checked the same way.
     pub fn check(&self) -> Result<(), PlanError> {
-        if self.host_port().is_none() {
-            return Err(PlanError::BadUrl(self.base_url.clone()));
+        if self.url()?.secure && self.via.is_some() && self.model == LoadModel::Users {
+            return Err(PlanError::UsersTlsViaProxy);
         }
         let first = self.phases.first().ok_or(PlanError::NoPhases)?;
         if self.max_in_flight == 0 {
@@ -168,14 +183,9 @@ impl LoadPlan {
         self.phases.iter().map(|p| p.duration).sum()
     }
 
-    /// `host:port` of the base URL (port 80 when omitted); `None` when it is not plain `http://`.
-    pub fn host_port(&self) -> Option<String> {
-        let rest = self.base_url.strip_prefix("http://")?;
-        if rest.is_empty() || rest.contains('/') {
-            return None;
-        }
-        let has_port = rest.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) && !rest.ends_with(']');
-        Some(if has_port { rest.to_owned() } else { format!("{rest}:80") })
+    /// The base URL, checked as `validate` checks `[target] url`.
+    pub fn url(&self) -> Result<ServiceUrl, PlanError> {
+        ServiceUrl::parse(&self.base_url, UrlRole::Api).map_err(|e| PlanError::BadUrl(e.0))
     }
 }
 

@@ -66,11 +66,23 @@ pub async fn run_users(
         Box::pin(async move { one_request(user, &shared).await })
     }))
     .set_name("request");
-    let scenario = Scenario::new("spacetime")
+    let mut scenario = Scenario::new("spacetime");
+    let (host, client) = client(plan)?;
+    if let Some(builder) = client {
+        // Each user swaps goose's default client for one on the run's TLS config before its first request.
+        let set = Transaction::new(Arc::new(move |user| {
+            let builder = builder.clone();
+            Box::pin(async move { user.set_client_builder(builder()).await.map_err(Box::new) })
+        }))
+        .set_name("tls client")
+        .set_on_start();
+        scenario = scenario.register_transaction(set);
+    }
+    let scenario = scenario
         .register_transaction(tx)
         .set_wait_time(plan.think_time, plan.think_time)
         .map_err(|e| anyhow::anyhow!("goose wait time: {e:?}"))?;
-    let attack = GooseAttack::initialize_with_config(config(plan))
+    let attack = GooseAttack::initialize_with_config(config(plan, host))
         .map_err(|e| anyhow::anyhow!("goose configuration: {e:?}"))?
         .register_scenario(scenario);
 
@@ -84,13 +96,13 @@ pub async fn run_users(
 }
 
 /// goose.md §10.1: everything set in code, nothing read from argv or printed by goose.
-fn config(plan: &LoadPlan) -> GooseConfiguration {
+fn config(plan: &LoadPlan, host: String) -> GooseConfiguration {
     let users = plan.phases.first().map_or(1, |p| p.users);
     let ramp = plan.ramp.as_secs_f64();
     // goose counts `run_time` after the ramp; it is only an upper bound, the killswitch ends the run on time.
     let run_time = plan.total().saturating_sub(plan.ramp) + Duration::from_secs(1);
     let mut c = GooseConfiguration::default();
-    c.host = Some(plan.base_url.clone());
+    c.host = Some(host);
     c.users = Some(users);
     c.increase_rate = Some(if ramp > 0.0 { format!("{:.3}", users as f64 / ramp) } else { users.to_string() });
     c.run_time = Some(format!("{}s", run_time.as_secs().max(1)));
@@ -104,6 +116,28 @@ fn config(plan: &LoadPlan) -> GooseConfiguration {
     c.no_telnet = true;
     c.no_reset_metrics = true;
     c
+}
+
+type ClientFactory = Arc<dyn Fn() -> reqwest::ClientBuilder + Send + Sync>;
+
+/// The host goose sends to, and for an `https` target a reqwest client on the run's one rustls config (goose's
+/// default client would verify against other roots and present no client certificate). With the network fault's
+/// proxy (`via`), plain HTTP goes to the proxy's address; over TLS reqwest cannot connect elsewhere than the URL's
+/// host and port while verifying that host, so the plan check refuses that combination.
+fn client(plan: &LoadPlan) -> anyhow::Result<(String, Option<ClientFactory>)> {
+    let url = plan.url()?;
+    if !url.secure {
+        return Ok((plan.via.map_or_else(|| plan.base_url.clone(), |a| format!("http://{a}")), None));
+    }
+    let tls = match &plan.tls {
+        Some(c) => c.clone(),
+        None => crate::tls::client_config(&crate::tls::TlsOptions::default())?,
+    };
+    let timeout = plan.timeout;
+    let factory: ClientFactory = Arc::new(move || {
+        reqwest::Client::builder().tls_backend_preconfigured((*tls).clone()).timeout(timeout).http1_only()
+    });
+    Ok((plan.base_url.clone(), Some(factory)))
 }
 
 /// Trigger the killswitch at the end of the timeline or on cancel, and keep triggering it until goose returns:

@@ -17,7 +17,6 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use serde::Serialize;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
@@ -27,13 +26,17 @@ pub use host::{disk_used_pct, pid_listening_on, resident_mb};
 use crate::api::StateMapping;
 use crate::record::{EventKind, Recorder};
 use crate::secret::Secret;
+use crate::tls::Dialer;
+use crate::url::{ServiceUrl, UrlRole};
 use status::{Changes, StatusClient};
 
 /// What to probe and how often.
 #[derive(Debug, Clone)]
 pub struct ProbePlan {
-    /// Full URL of the status route, e.g. `http://127.0.0.1:8080/status` (plain HTTP).
-    pub status_url: String,
+    /// Base URL of the API, e.g. `https://127.0.0.1:8080`; the probe asks its `/status`.
+    pub url: String,
+    /// The run's TLS client configuration (`https`); `None` = the defaults.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     pub token: Option<Secret>,
     pub state_mapping: StateMapping,
     /// Local target's PID. Without it and without `memory_command`, a target on a loopback URL is found by the
@@ -51,9 +54,10 @@ pub struct ProbePlan {
 
 impl ProbePlan {
     /// `/status` only, every second, each check bounded to one second.
-    pub fn new(status_url: impl Into<String>) -> Self {
+    pub fn new(url: impl Into<String>) -> Self {
         Self {
-            status_url: status_url.into(),
+            url: url.into(),
+            tls: None,
             token: None,
             state_mapping: StateMapping::default(),
             pid: None,
@@ -78,13 +82,13 @@ pub struct ProbeSummary {
 /// Probe until `cancel`. Errs only on a plan that cannot work at all (a bad URL or token); a target that is down,
 /// slow or unmeasurable is recorded, never an error.
 pub async fn run_probes(plan: ProbePlan, rec: Recorder, cancel: CancellationToken) -> anyhow::Result<ProbeSummary> {
-    let uri: hyper::Uri = plan.status_url.parse().with_context(|| format!("bad status URL {}", plan.status_url))?;
-    anyhow::ensure!(uri.scheme_str() == Some("http"), "the status probe speaks plain http://, not {}", plan.status_url);
-    let client = StatusClient::new(uri.clone(), plan.token.as_ref().map(Secret::expose), plan.timeout)?;
+    let url = ServiceUrl::parse(&plan.url, UrlRole::Api).map_err(|e| anyhow::anyhow!("status probe: {e}"))?;
+    let dialer = Dialer::new(&url, plan.tls.as_ref())?;
+    let client = StatusClient::new(dialer, &url.authority(), plan.token.as_ref().map(Secret::expose), plan.timeout)?;
     let memory_source = match (&plan.memory_command, plan.pid) {
         (Some(cmd), _) => Some(MemorySource::Command(cmd.clone())),
         (None, Some(pid)) => Some(MemorySource::Pid(pid)),
-        (None, None) => loopback_port(&uri).map(|port| MemorySource::Port { port, pid: None }),
+        (None, None) => loopback_port(&url).map(|port| MemorySource::Port { port, pid: None }),
     };
     let disk_source = match (&plan.disk_command, &plan.disk_path) {
         (Some(cmd), _) => Some(DiskSource::Command(cmd.clone())),
@@ -141,10 +145,10 @@ pub async fn run_probes(plan: ProbePlan, rec: Recorder, cancel: CancellationToke
 }
 
 /// The port of a URL whose host is this machine, where the listener's process can be found in `/proc`.
-fn loopback_port(uri: &hyper::Uri) -> Option<u16> {
-    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
+fn loopback_port(url: &ServiceUrl) -> Option<u16> {
+    let host = url.host.as_str();
     let local = host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    local.then(|| uri.port_u16().unwrap_or(80))
+    local.then_some(url.port)
 }
 
 enum MemorySource {
@@ -238,12 +242,13 @@ mod tests {
 
     #[test]
     fn loopback_urls_are_local() {
-        let port = |u: &str| loopback_port(&u.parse().unwrap());
-        assert_eq!(port("http://127.0.0.1:8080/status"), Some(8080));
-        assert_eq!(port("http://127.3.4.5:81/status"), Some(81));
-        assert_eq!(port("http://localhost/status"), Some(80));
-        assert_eq!(port("http://[::1]:9000/status"), Some(9000));
-        assert_eq!(port("http://10.0.0.5:8080/status"), None);
-        assert_eq!(port("http://staging.example:8080/status"), None);
+        let port = |u: &str| loopback_port(&ServiceUrl::parse(u, UrlRole::Api).unwrap());
+        assert_eq!(port("http://127.0.0.1:8080"), Some(8080));
+        assert_eq!(port("http://127.3.4.5:81"), Some(81));
+        assert_eq!(port("http://localhost"), Some(80));
+        assert_eq!(port("https://localhost"), Some(443));
+        assert_eq!(port("http://[::1]:9000"), Some(9000));
+        assert_eq!(port("http://10.0.0.5:8080"), None);
+        assert_eq!(port("http://staging.example:8080"), None);
     }
 }

@@ -4,17 +4,16 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use hyper::header::{AUTHORIZATION, HeaderValue};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper::header::{AUTHORIZATION, HOST, HeaderValue};
+use hyper_util::rt::TokioIo;
 
 use crate::api::{ServiceState, StateMapping, StatusBody};
 use crate::record::{EventKind, StatusSample};
+use crate::tls::Dialer;
 
 pub(super) struct StatusClient {
-    client: Client<HttpConnector, Empty<Bytes>>,
-    uri: hyper::Uri,
+    dialer: Dialer,
+    host: HeaderValue,
     auth: Option<HeaderValue>,
     timeout: Duration,
 }
@@ -26,7 +25,7 @@ pub(super) struct Reading {
 }
 
 impl StatusClient {
-    pub fn new(uri: hyper::Uri, token: Option<&str>, timeout: Duration) -> anyhow::Result<Self> {
+    pub fn new(dialer: Dialer, host: &str, token: Option<&str>, timeout: Duration) -> anyhow::Result<Self> {
         let auth = token
             .map(|t| {
                 let mut v = HeaderValue::try_from(format!("Bearer {t}"))
@@ -35,10 +34,7 @@ impl StatusClient {
                 anyhow::Ok(v)
             })
             .transpose()?;
-        // No pooled connections: each probe connects afresh, so a restarted or replaced service is seen as a client
-        // arriving now would see it, and a half-dead kept-alive socket cannot mask an outage.
-        let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(0).build_http();
-        Ok(Self { client, uri, auth, timeout })
+        Ok(Self { dialer, host: HeaderValue::from_str(host)?, auth, timeout })
     }
 
     pub async fn probe(&self, mapping: StateMapping) -> Reading {
@@ -72,13 +68,22 @@ impl StatusClient {
         }
     }
 
+    /// One request on a new connection: each probe connects afresh, so a restarted or replaced service is seen as
+    /// a client arriving now would see it, and a half-dead kept-alive socket cannot mask an outage.
     async fn get(&self) -> Result<(hyper::StatusCode, Bytes), String> {
-        let mut req = hyper::Request::get(self.uri.clone());
+        let mut req = hyper::Request::get("/status").header(HOST, self.host.clone());
         if let Some(auth) = &self.auth {
             req = req.header(AUTHORIZATION, auth.clone());
         }
-        let req = req.body(Empty::new()).map_err(|e| e.to_string())?;
-        let resp = self.client.request(req).await.map_err(|e| error_chain(&e))?;
+        let req = req.body(Empty::<Bytes>::new()).map_err(|e| e.to_string())?;
+        let stream = self.dialer.dial().await.map_err(|e| format!("connect: {}", error_chain(&e)))?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| error_chain(&e))?;
+        // The connection task ends with the response (the sender is dropped) or when the server closes.
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let resp = sender.send_request(req).await.map_err(|e| error_chain(&e))?;
         let status = resp.status();
         let body = resp.into_body().collect().await.map_err(|e| format!("body: {e}"))?.to_bytes();
         Ok((status, body))

@@ -40,6 +40,9 @@ pub fn render_html(report: &Report, w: &mut dyn Write) -> anyhow::Result<()> {
     );
     let cls = if words::passed(report) { "pass" } else { "fail" };
     let _ = write!(h, "<p class=\"verdict {cls}\" id=verdict>{}</p>", esc(&words::headline(report)));
+    if report.target.insecure {
+        let _ = write!(h, "<p class=\"verdict fail\">{}</p>", esc(super::INSECURE));
+    }
     if let Some(v) = &report.verdict {
         verdict(&mut h, v);
     }

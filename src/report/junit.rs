@@ -41,6 +41,9 @@ fn check_case(phase: &str, c: &Check) -> TestCase {
 pub fn render_junit(report: &Report, w: &mut dyn Write) -> anyhow::Result<()> {
     let mut suite = TestSuite::new(report.scenario.name.as_str());
     suite.set_time(Duration::from_secs_f64(report.duration_s.max(0.0)));
+    if report.target.insecure {
+        suite.add_property(quick_junit::Property::new("tls", super::INSECURE));
+    }
     let completed = match report.status {
         RunStatus::Completed => TestCaseStatus::success(),
         RunStatus::Interrupted => {

@@ -15,6 +15,9 @@ pub fn render_summary(report: &Report, w: &mut dyn Write) -> anyhow::Result<()> 
     let mut m = String::new();
     let _ = writeln!(m, "## spacetime-drill: {}\n", cell(&report.scenario.name));
     let _ = writeln!(m, "**{}**\n", words::headline(report));
+    if report.target.insecure {
+        let _ = writeln!(m, "**{}**\n", super::INSECURE);
+    }
     let _ = writeln!(
         m,
         "{:.1} s against {}{}, started {}.\n",

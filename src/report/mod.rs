@@ -91,7 +91,14 @@ pub struct TargetInfo {
     pub embedded: bool,
     /// True when requests carried a Bearer token (never the token itself).
     pub authenticated: bool,
+    /// True when the target's TLS certificate was not verified (`insecure = true`); every renderer says so.
+    #[serde(default)]
+    pub insecure: bool,
 }
+
+/// What every renderer and the console say beside the verdict of a run with `insecure = true`.
+pub const INSECURE: &str =
+    "WARNING: the target's TLS certificate was NOT verified (insecure = true): anyone on the path could have answered";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]

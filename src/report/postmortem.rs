@@ -97,6 +97,9 @@ pub fn render_postmortem(report: &Report, w: &mut dyn Write) -> anyhow::Result<(
     let _ = writeln!(m, "# Incident Post-Mortem\n");
     let title = if seen.is_empty() { "no runbook incident seen".to_string() } else { seen.join(", ") };
     let _ = writeln!(m, "**Incident:** {} (drill `{}`)  ", cell(&title), cell(&report.scenario.name));
+    if report.target.insecure {
+        let _ = writeln!(m, "**{}**  ", super::INSECURE);
+    }
     let _ = writeln!(
         m,
         "**Date:** {}  ",

@@ -65,6 +65,9 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(v) = &report.verdict {
         print!("{}", verdict::summary(v, &report.expectations, &report.record));
     }
+    if report.target.insecure {
+        println!("{}", report::INSECURE);
+    }
     let mut code = exit_code(report.status, &errors, &report.expectations);
     if let Some(baseline) = &baseline {
         match report::compare(baseline, &report, &Tolerance::default()) {
@@ -147,10 +150,14 @@ fn interrupt_token() -> anyhow::Result<CancellationToken> {
 
 pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationToken) -> anyhow::Result<Outcome> {
     let journal = faults::RunFaults::open_journal(scenario, args.journal.as_deref())?;
-    let target = Target::resolve(scenario, args.target.as_deref(), args.telemetry.as_deref())?;
+    let target = Target::resolve(scenario, args.target.as_deref(), args.telemetry.as_deref(), &args.tls)?;
+    if let Some(tls) = &target.tls {
+        crate::tls::preflight(&target.http, target.telemetry.as_deref(), tls).await?;
+    }
     let proxy = network_proxy(scenario, &target).await?.map(Arc::new);
-    let load_url = proxy.as_ref().map_or_else(|| target.http.clone(), |p| format!("http://{}", p.local_addr()));
-    let mut plan = LoadPlan::from_scenario(&scenario.file, &load_url, target.token.clone())?;
+    let mut plan = LoadPlan::from_scenario(&scenario.file, &target.http, target.token.clone())?;
+    (plan.tls, plan.via) = (target.tls.clone(), proxy.as_ref().map(|p| p.local_addr()));
+    plan.check()?;
     if let Some(shard) = args.shard {
         plan.share(shard.index, shard.count);
     }
@@ -172,8 +179,9 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
     let mut watchers = tokio::task::JoinSet::new();
     if let Some(url) = target.telemetry.clone() {
         let (rec, cancel) = (rec.clone(), stop_watching.clone());
+        let opts = WatchOptions { tls: target.tls.clone(), ..WatchOptions::default() };
         watchers.spawn(async move {
-            if let Err(e) = crate::telemetry::watch(&url, &WatchOptions::default(), rec, cancel).await {
+            if let Err(e) = crate::telemetry::watch(&url, &opts, rec, cancel).await {
                 tracing::warn!("telemetry watcher ended: {e:#}");
             }
         });
@@ -240,6 +248,7 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
             telemetry: target.telemetry.clone(),
             embedded: target.embedded.is_some(),
             authenticated: target.token.is_some(),
+            insecure: target.insecure,
         },
         started_at: started_at.to_rfc3339(),
         duration_s: end.duration_since(start).as_secs_f64(),
@@ -264,7 +273,8 @@ async fn network_proxy(scenario: &Scenario, target: &Target) -> anyhow::Result<O
 }
 
 fn probe_plan(target: &Target, probe: &crate::scenario::Probe) -> ProbePlan {
-    let mut plan = ProbePlan::new(format!("{}/status", target.http));
+    let mut plan = ProbePlan::new(target.http.clone());
+    plan.tls = target.tls.clone();
     plan.token = target.token.clone();
     plan.state_mapping = target.state_mapping;
     plan.pid = target.pid;

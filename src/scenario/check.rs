@@ -12,6 +12,8 @@ use super::error::did_you_mean;
 use super::fault::{Context, Fault, FaultSpec, check_kind};
 use super::locate::KeyPath;
 use super::model::{Allow, Load, LoadModel, Mix, Phase, ScenarioFile, Target};
+use crate::tls;
+use crate::url::{ServiceUrl, UrlRole};
 
 /// A problem found by a check, before it is given a line.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,9 +118,9 @@ pub(super) fn check(file: &ScenarioFile) -> Result<Vec<Fault>, Vec<Issue>> {
 }
 
 fn check_target(c: &mut Checker, at: &KeyPath, t: &Target) {
-    check_url(c, &at.key("url"), &t.url, &["http", "https"], false);
+    check_url(c, &at.key("url"), &t.url, UrlRole::Api);
     if let Some(ws) = &t.telemetry {
-        check_url(c, &at.key("telemetry"), ws, &["ws", "wss"], true);
+        check_url(c, &at.key("telemetry"), ws, UrlRole::Telemetry);
     }
     if t.token_env.is_some() && t.token_file.is_some() {
         c.fail(&at.key("token_file"), "token_env and token_file are both set; keep the one the token comes from");
@@ -129,22 +131,39 @@ fn check_target(c: &mut Checker, at: &KeyPath, t: &Target) {
             format!("\"{var}\" is not an environment variable name; name the variable, e.g. SPACETIME_TOKEN")
         });
     }
+    check_tls(c, at, t);
 }
 
-/// `scheme://host[:port]`, plus a path when `path_ok` (a telemetry endpoint may live under one).
-fn check_url(c: &mut Checker, at: &KeyPath, url: &str, schemes: &[&str], path_ok: bool) {
-    let example = format!("{}://127.0.0.1:8080", schemes[0]);
-    let Ok(uri) = url.parse::<hyper::Uri>() else {
-        return c.fail(at, format!("\"{url}\" is not a URL; write it as {example}"));
-    };
-    let scheme_ok = uri.scheme_str().is_some_and(|s| schemes.contains(&s));
-    let host_ok = uri.host().is_some_and(|h| !h.is_empty());
-    let path_fine = path_ok || (matches!(uri.path(), "" | "/") && uri.query().is_none());
-    c.check(scheme_ok && host_ok && path_fine, at, || {
-        let tail = if path_ok { "[/path]" } else { "" };
-        let wanted: Vec<String> = schemes.iter().map(|s| format!("{s}://host[:port]{tail}")).collect();
-        format!("\"{url}\" must be {}, e.g. {example}", wanted.join(" or "))
-    });
+/// The TLS files are read here, so a missing or non-PEM file is a `validate` error at its key, not a failed run.
+fn check_tls(c: &mut Checker, at: &KeyPath, t: &Target) {
+    if let Some(ca) = &t.ca_file {
+        if t.insecure {
+            c.fail(&at.key("insecure"), "insecure = true verifies nothing, so ca_file would be ignored; keep one");
+        }
+        if let Err(e) = tls::ca_certificates(ca) {
+            c.fail(&at.key("ca_file"), e);
+        }
+    }
+    match (&t.client_cert, &t.client_key) {
+        (Some(cert), Some(key)) => {
+            if let Err(e) = tls::certificates(cert) {
+                c.fail(&at.key("client_cert"), e);
+            }
+            if let Err(e) = tls::private_key(key) {
+                c.fail(&at.key("client_key"), e);
+            }
+        }
+        (Some(_), None) => c.fail(&at.key("client_cert"), "client_cert needs client_key (its PEM private key)"),
+        (None, Some(_)) => c.fail(&at.key("client_key"), "client_key needs client_cert (the PEM certificate it signs)"),
+        (None, None) => {}
+    }
+}
+
+/// The one URL check ([`ServiceUrl::parse`]), at the key that holds the URL.
+fn check_url(c: &mut Checker, at: &KeyPath, url: &str, role: UrlRole) {
+    if let Err(e) = ServiceUrl::parse(url, role) {
+        c.fail(at, e.0);
+    }
 }
 
 fn check_load(c: &mut Checker, at: &KeyPath, load: &Load) {

@@ -56,9 +56,9 @@ pub struct ScenarioFile {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
-    /// HTTP base URL, e.g. `http://127.0.0.1:8080`.
+    /// Base URL of the HTTP API, `http(s)://host[:port]` (no path), e.g. `https://staging.example:8080`.
     pub url: String,
-    /// Telemetry WebSocket URL, e.g. `ws://127.0.0.1:8081`; omitted = no telemetry is watched.
+    /// Telemetry WebSocket URL, `ws(s)://host[:port][/path]`; omitted = no telemetry is watched.
     #[serde(default)]
     pub telemetry: Option<String>,
     /// Name of the environment variable holding the Bearer token.
@@ -70,6 +70,30 @@ pub struct Target {
     /// How `/status` numbers the service states.
     #[serde(default)]
     pub state_mapping: StateMapping,
+    /// PEM certificate(s) of a private CA, trusted besides the system's roots (`https`/`wss` only).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Skip certificate verification entirely; the console and every report say so next to the verdict.
+    #[serde(default)]
+    pub insecure: bool,
+    /// PEM client certificate (chain) for a server that requires one (mTLS); needs `client_key`.
+    #[serde(default)]
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key of `client_cert`.
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
+}
+
+impl Target {
+    /// The TLS settings as the clients take them.
+    pub fn tls(&self) -> crate::tls::TlsOptions {
+        crate::tls::TlsOptions {
+            ca_file: self.ca_file.clone(),
+            insecure: self.insecure,
+            client_cert: self.client_cert.clone(),
+            client_key: self.client_key.clone(),
+        }
+    }
 }
 
 /// Settings for the embedded simulator.

@@ -13,8 +13,11 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::api::StateMapping;
+use crate::cli::TlsArgs;
 use crate::scenario::Scenario;
 use crate::secret::Secret;
+use crate::tls::TlsOptions;
+use crate::url::{ServiceUrl, UrlRole};
 use data_fs::DataFs;
 use spacetime_sim::auth;
 use spacetime_sim::launch::SimOptions;
@@ -23,6 +26,10 @@ pub struct Target {
     pub http: String,
     pub telemetry: Option<String>,
     pub token: Option<Secret>,
+    /// The run's one TLS client configuration, when the API or telemetry URL is `https`/`wss`.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Certificates are not verified (`insecure = true` or `--insecure`): said next to the verdict everywhere.
+    pub insecure: bool,
     pub state_mapping: StateMapping,
     /// The service's PID, when `[probe] pid` gives it. Otherwise the memory probe finds whoever listens on the
     /// target's port on this host, again after each restart (the embedded simulator keeps its ports, not its PIDs).
@@ -34,14 +41,33 @@ pub struct Target {
 }
 
 impl Target {
-    /// `url`/`telemetry` from the command line win over the scenario's `[target]`; with neither, the embedded
-    /// simulator is started on free ports.
-    pub fn resolve(scenario: &Scenario, url: Option<&str>, telemetry: Option<&str>) -> anyhow::Result<Target> {
+    /// `url`/`telemetry` and each TLS option from the command line win over the scenario's `[target]`; with no
+    /// URL at all, the embedded simulator is started on free ports. Command-line URLs and files get the checks
+    /// `validate` gives the scenario's.
+    pub fn resolve(
+        scenario: &Scenario,
+        url: Option<&str>,
+        telemetry: Option<&str>,
+        tls_args: &TlsArgs,
+    ) -> anyhow::Result<Target> {
         let file = &scenario.file;
         let declared = file.target.as_ref();
-        let url = url.map(str::to_owned).or_else(|| declared.map(|t| t.url.clone()));
+        let flag = |name: &str, role, u: &str| {
+            ServiceUrl::parse(u, role).map(|u| u.text).map_err(|e| anyhow::anyhow!("{name}: {e}"))
+        };
+        let url = url.map(|u| flag("--target", UrlRole::Api, u)).transpose()?;
+        let telemetry = telemetry.map(|u| flag("--telemetry", UrlRole::Telemetry, u)).transpose()?;
+        let url = url.or_else(|| declared.map(|t| t.url.clone()));
         let Some(url) = url else {
             return Self::embedded(scenario);
+        };
+        let telemetry = telemetry.or_else(|| declared.and_then(|t| t.telemetry.clone()));
+        let opts = tls_options(declared, tls_args)?;
+        let secure = |u: &str| u.starts_with("https://") || u.starts_with("wss://");
+        let tls = if secure(&url) || telemetry.as_deref().is_some_and(secure) {
+            Some(crate::tls::client_config(&opts)?)
+        } else {
+            None
         };
         let token = match declared {
             Some(t) if t.token_env.is_some() => Some(Secret::from_env(t.token_env.as_deref().unwrap_or_default())?),
@@ -52,7 +78,9 @@ impl Target {
         };
         Ok(Target {
             http: url.trim_end_matches('/').to_owned(),
-            telemetry: telemetry.map(str::to_owned).or_else(|| declared.and_then(|t| t.telemetry.clone())),
+            telemetry,
+            insecure: opts.insecure && tls.is_some(),
+            tls,
             token,
             state_mapping: declared.map(|t| t.state_mapping).unwrap_or_default(),
             pid: file.probe.pid,
@@ -91,6 +119,8 @@ impl Target {
             http: format!("http://127.0.0.1:{}", started.ports.http),
             telemetry: Some(format!("ws://127.0.0.1:{}", started.ports.telemetry)),
             token,
+            tls: None,
+            insecure: false,
             state_mapping: StateMapping::Legacy,
             pid: None,
             // The simulator's disk is its own data filesystem when it has one; a data directory on the host's shared
@@ -104,6 +134,25 @@ impl Target {
             embedded: Some(Embedded { control: Arc::new(control), started, secrets, jwt_secret, _data_fs: data_fs }),
         })
     }
+}
+
+/// The scenario's TLS keys, each overridden by its command-line option; files named only on the command line are
+/// checked here as `validate` checks the scenario's.
+fn tls_options(declared: Option<&crate::scenario::Target>, args: &TlsArgs) -> anyhow::Result<TlsOptions> {
+    let mut opts = declared.map(|t| t.tls()).unwrap_or_default();
+    if let Some(ca) = &args.ca_file {
+        crate::tls::ca_certificates(ca).map_err(|e| anyhow::anyhow!("--ca-file: {e}"))?;
+        (opts.ca_file, opts.insecure) = (Some(ca.clone()), false);
+    }
+    if args.insecure {
+        (opts.ca_file, opts.insecure) = (None, true);
+    }
+    if let (Some(cert), Some(key)) = (&args.client_cert, &args.client_key) {
+        crate::tls::certificates(cert).map_err(|e| anyhow::anyhow!("--client-cert: {e}"))?;
+        crate::tls::private_key(key).map_err(|e| anyhow::anyhow!("--client-key: {e}"))?;
+        (opts.client_cert, opts.client_key) = (Some(cert.clone()), Some(key.clone()));
+    }
+    Ok(opts)
 }
 
 /// The embedded simulator and the directory holding its JWT secret, both removed when the run ends.

@@ -8,6 +8,7 @@
 mod message;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -18,6 +19,8 @@ use tokio_util::sync::CancellationToken;
 pub use message::{Frame, classify};
 
 use crate::record::{EventKind, Recorder};
+use crate::tls::{Dialer, Stream};
+use crate::url::{ServiceUrl, UrlRole};
 
 /// How persistently and how patiently to watch. The defaults suit the contract's server (fps every 0.5 s).
 #[derive(Debug, Clone)]
@@ -33,6 +36,8 @@ pub struct WatchOptions {
     /// How often to send `{"command":"ping"}`: the server drops clients silent for 60 s, and a long run must not
     /// be dropped for being a quiet listener.
     pub keepalive: Duration,
+    /// The run's TLS client configuration (`wss`); `None` = the defaults.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Default for WatchOptions {
@@ -43,6 +48,7 @@ impl Default for WatchOptions {
             connect_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(10),
             keepalive: Duration::from_secs(20),
+            tls: None,
         }
     }
 }
@@ -82,7 +88,7 @@ const DISTINCT_FAILURE_EVENTS: usize = 32;
 /// The first message quoted in a missing-welcome finding is cut to this many characters.
 const QUOTE_CHARS: usize = 200;
 
-/// Watch `url` (e.g. `ws://127.0.0.1:8081`) until `cancel`, recording into `rec`.
+/// Watch `url` (e.g. `ws://127.0.0.1:8081`, `wss://...`) until `cancel`, recording into `rec`.
 ///
 /// Errs only when `url` is not a WebSocket URL at all; everything the server does is recorded instead.
 pub async fn watch(
@@ -91,18 +97,18 @@ pub async fn watch(
     rec: Recorder,
     cancel: CancellationToken,
 ) -> anyhow::Result<TelemetrySummary> {
-    let scheme = url.split_once("://").map(|(s, _)| s);
-    anyhow::ensure!(matches!(scheme, Some("ws" | "wss")), "telemetry URL must start with ws:// or wss://: {url}");
+    let parsed = ServiceUrl::parse(url, UrlRole::Telemetry).map_err(|e| anyhow::anyhow!("telemetry: {e}"))?;
+    let dialer = Dialer::new(&parsed, opts.tls.as_ref())?;
     let mut w = Watcher { rec, summary: TelemetrySummary::default(), failures_seen: HashSet::new() };
     let mut gap_start: Option<Instant> = None;
     let mut backoff = opts.backoff_min;
     while !cancel.is_cancelled() {
         let attempt = tokio::select! {
             () = cancel.cancelled() => break,
-            r = tokio::time::timeout(opts.connect_timeout, tokio_tungstenite::connect_async(url)) => r,
+            r = tokio::time::timeout(opts.connect_timeout, connect(&dialer, url)) => r,
         };
         let reason = match attempt {
-            Ok(Ok((ws, _))) => {
+            Ok(Ok(ws)) => {
                 w.summary.connections += 1;
                 if let Some(t0) = gap_start.take() {
                     w.close_gap(t0, true);
@@ -143,7 +149,13 @@ struct Watcher {
     failures_seen: HashSet<(String, String)>,
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws = tokio_tungstenite::WebSocketStream<Stream>;
+
+/// TCP (and TLS, for `wss`) through the run's [`Dialer`], then the WebSocket handshake on that stream.
+async fn connect(dialer: &Dialer, url: &str) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    let stream = dialer.dial().await?;
+    Ok(tokio_tungstenite::client_async(url, stream).await?.0)
+}
 
 impl Watcher {
     fn close_gap(&mut self, t0: Instant, restored: bool) {

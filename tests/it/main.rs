@@ -7,4 +7,5 @@ mod run;
 mod scenario;
 mod sim;
 mod support;
+mod tls;
 mod watch;

@@ -16,10 +16,12 @@ use hyper::{Method, Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
+use tokio_rustls::TlsAcceptor;
 
 use super::knobs::{KnobSettings, Knobs};
 use super::main_loop::Job;
 use super::routes::{ApiRequest, Reply, error};
+use super::serve::handshake;
 
 pub const MAX_CLIENTS: usize = 100;
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -35,7 +37,12 @@ enum Close {
 }
 
 /// Accept and serve clients until the listener fails.
-pub async fn serve(listener: TcpListener, frames: mpsc::UnboundedSender<Job>, knobs: Arc<Knobs>) {
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    frames: mpsc::UnboundedSender<Job>,
+    knobs: Arc<Knobs>,
+) {
     let open = Arc::new(AtomicUsize::new(0));
     loop {
         let stream = match listener.accept().await {
@@ -53,9 +60,13 @@ pub async fn serve(listener: TcpListener, frames: mpsc::UnboundedSender<Job>, kn
         }
         open.fetch_add(1, Ordering::Relaxed);
         let slot = Slot(open.clone());
-        let (frames, knobs) = (frames.clone(), knobs.clone());
+        let (frames, knobs, tls) = (frames.clone(), knobs.clone(), tls.clone());
         tokio::spawn(async move {
             let _slot = slot;
+            let stream = match handshake(stream, tls.as_ref()).await {
+                Ok(s) => s,
+                Err(e) => return tracing::debug!("https handshake: {e}"),
+            };
             let service = hyper::service::service_fn(move |req| handle(req, frames.clone(), knobs.clone()));
             let conn = hyper::server::conn::http1::Builder::new()
                 .header_read_timeout(None)

@@ -50,6 +50,15 @@ pub struct SimServeArgs {
     /// Require HS256 JWTs signed with the secret in this file; the file is re-read when it changes.
     #[arg(long)]
     pub jwt_secret_file: Option<PathBuf>,
+    /// Serve HTTPS and WSS with this PEM certificate (chain) instead of plain HTTP and WS; needs `--tls-key`.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `--tls-cert`.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require a client certificate signed by a CA in this PEM file (mTLS); needs `--tls-cert`.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
     /// Fault knob: bytes retained (leaked) per HTTP request.
     #[arg(long, default_value_t = 0)]
     pub leak_bytes_per_request: u64,

@@ -56,6 +56,7 @@ mod routes;
 mod scene;
 mod serve;
 mod telemetry;
+mod tls;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_util::either::Either;
 
 use super::auth::Auth;
 use super::datalog::DataLog;
@@ -19,6 +21,7 @@ use super::link::{Link, Peer};
 use super::telemetry::Hub;
 use super::{Engine, bridge, main_loop, project, telemetry};
 use crate::cli::SimServeArgs;
+use crate::tls;
 
 /// The real bridge's fallback list after the configured port.
 const HTTP_FALLBACKS: [u16; 3] = [8083, 8084, 8085];
@@ -48,6 +51,13 @@ pub fn serve(args: SimServeArgs) -> anyhow::Result<()> {
         }
     };
     let auth = args.jwt_secret_file.clone().map(Auth::new).transpose()?;
+    // Read before anything starts, so a bad certificate or key fails the start with its reason.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(TlsAcceptor::from(tls::server_config(cert, key, args.tls_client_ca.as_deref())?))
+        }
+        _ => None,
+    };
     let knobs = Arc::new(Knobs::new(args.leak_bytes_per_request, args.frame_work_ms)?);
     // Spawned from the main thread: PR_SET_PDEATHSIG fires when the spawning *thread* exits.
     let run_dir = data_dir.join("run");
@@ -58,7 +68,7 @@ pub fn serve(args: SimServeArgs) -> anyhow::Result<()> {
     let result = children.and_then(|(dap_port, lsp_port)| {
         let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
         let pids = Pids { bridge: std::process::id(), dap: dap.child.id(), lsp: lsp.child.id() };
-        let parts = Parts { args, data_dir, project_dir, log, auth, knobs, dap_port, lsp_port, pids };
+        let parts = Parts { args, data_dir, project_dir, log, auth, tls, knobs, dap_port, lsp_port, pids };
         rt.block_on(run(parts))
     });
     dap.stop();
@@ -72,6 +82,7 @@ struct Parts {
     project_dir: PathBuf,
     log: Arc<DataLog>,
     auth: Option<Auth>,
+    tls: Option<TlsAcceptor>,
     knobs: Arc<Knobs>,
     dap_port: u16,
     lsp_port: u16,
@@ -106,16 +117,17 @@ async fn run(p: Parts) -> anyhow::Result<()> {
         rt: tokio::runtime::Handle::current(),
     };
     let frames = main_loop::start(engine)?;
-    tokio::spawn(bridge::serve(http, frames, p.knobs));
-    tokio::spawn(telemetry::serve(ws, hub));
+    tokio::spawn(bridge::serve(http, p.tls.clone(), frames, p.knobs));
+    tokio::spawn(telemetry::serve(ws, p.tls.clone(), hub));
 
     let ports = Ports { http: http_port, telemetry: ws_port, dap: p.dap_port, lsp: p.lsp_port, pids: p.pids };
     if let Some(file) = &p.args.ports_file {
         write_atomic(file, serde_json::to_string(&ports)?.as_bytes())?;
     }
+    let s = if p.tls.is_some() { "s" } else { "" };
     let ready = format!(
-        "SpaceTime simulator ready: http://127.0.0.1:{http_port} telemetry ws://127.0.0.1:{ws_port} DAP {} LSP {} \
-         (data dir {})",
+        "SpaceTime simulator ready: http{s}://127.0.0.1:{http_port} telemetry ws{s}://127.0.0.1:{ws_port} DAP {} \
+         LSP {} (data dir {})",
         p.dap_port,
         p.lsp_port,
         p.data_dir.display()
@@ -131,6 +143,17 @@ async fn run(p: Parts) -> anyhow::Result<()> {
     }
     let _ = p.log.line("Shutting down");
     Ok(())
+}
+
+/// A client connection of the bridge or the telemetry server: plain, or TLS when the simulator serves HTTPS/WSS.
+pub(super) type Conn = Either<TcpStream, tokio_rustls::server::TlsStream<TcpStream>>;
+
+/// The TLS handshake of an accepted connection, when the simulator serves TLS; bounded, so a client that connects
+/// and says nothing cannot hold the task forever.
+pub(super) async fn handshake(stream: TcpStream, tls: Option<&TlsAcceptor>) -> std::io::Result<Conn> {
+    let Some(acceptor) = tls else { return Ok(Either::Left(stream)) };
+    let accepted = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await;
+    Ok(Either::Right(accepted.map_err(|_| std::io::Error::from(ErrorKind::TimedOut))??))
 }
 
 /// Bind the first free port of `tries` on 127.0.0.1, logging each one taken (0 = any free port).

@@ -14,12 +14,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::{SinkExt, StreamExt};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio::time::{Instant, MissedTickBehavior, interval_at};
+use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::knobs::resident_bytes;
+use super::serve::{Conn, handshake};
 
 pub const FPS_ALERT_BELOW: f64 = 85.0;
 const DEFAULT_INTERVAL: Duration = Duration::from_millis(500);
@@ -100,13 +102,17 @@ fn memory_mb() -> f64 {
 }
 
 /// Accept telemetry clients until the listener fails.
-pub async fn serve(listener: TcpListener, hub: Arc<Hub>) {
+pub async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, hub: Arc<Hub>) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
                 let peer_id = hub.peers.fetch_add(1, Ordering::Relaxed) + 1;
-                let hub = hub.clone();
+                let (hub, tls) = (hub.clone(), tls.clone());
                 tokio::spawn(async move {
+                    let stream = match handshake(stream, tls.as_ref()).await {
+                        Ok(s) => s,
+                        Err(e) => return tracing::debug!("telemetry peer {peer_id}: wss handshake: {e}"),
+                    };
                     if let Err(e) = client(stream, hub, peer_id).await {
                         tracing::debug!("telemetry peer {peer_id}: {e}");
                     }
@@ -120,7 +126,7 @@ pub async fn serve(listener: TcpListener, hub: Arc<Hub>) {
     }
 }
 
-async fn client(stream: TcpStream, hub: Arc<Hub>, peer_id: u64) -> anyhow::Result<()> {
+async fn client(stream: Conn, hub: Arc<Hub>, peer_id: u64) -> anyhow::Result<()> {
     let ws = tokio_tungstenite::accept_async(stream).await?;
     let (mut tx, mut rx) = ws.split();
     let caps = ["fps", "vr_tracking", "scene_info", "events"];

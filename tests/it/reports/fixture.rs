@@ -159,6 +159,7 @@ pub fn drill_report() -> Report {
             telemetry: None,
             embedded: true,
             authenticated: true,
+            insecure: false,
         },
         started_at: "2025-06-01T10:00:00+00:00".into(),
         duration_s: 35.0,

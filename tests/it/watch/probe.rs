@@ -63,12 +63,8 @@ impl StatusServer {
     }
 }
 
-fn fast_plan(status_url: String) -> ProbePlan {
-    ProbePlan {
-        interval: Duration::from_millis(100),
-        timeout: Duration::from_millis(500),
-        ..ProbePlan::new(status_url)
-    }
+fn fast_plan(url: String) -> ProbePlan {
+    ProbePlan { interval: Duration::from_millis(100), timeout: Duration::from_millis(500), ..ProbePlan::new(url) }
 }
 
 fn start_probes(plan: ProbePlan, rec: &Recorder, cancel: &CancellationToken) -> JoinHandle<probe::ProbeSummary> {
@@ -86,7 +82,7 @@ async fn status_changes_become_events_and_the_target_is_found_by_its_port() {
     let plan = ProbePlan {
         token: Some(spacetime_drill::secret::Secret::new("secret")),
         disk_path: Some(disk.path().to_owned()),
-        ..fast_plan(format!("http://127.0.0.1:{}/status", server.port))
+        ..fast_plan(format!("http://127.0.0.1:{}", server.port))
     };
     let probes = start_probes(plan, &rec, &cancel);
     let ready = |s: &spacetime_drill::record::SecondRecord| {
@@ -149,7 +145,7 @@ async fn remote_commands_are_numbers_and_failures_are_logged_once() {
     let plan = ProbePlan {
         memory_command: Some("echo 123.5".into()),
         disk_command: Some("echo nonsense".into()),
-        ..fast_plan(format!("http://127.0.0.1:{}/status", closed_port()))
+        ..fast_plan(format!("http://127.0.0.1:{}", closed_port()))
     };
     let probes = start_probes(plan, &rec, &cancel);
     until("a memory sample and a disk failure", Duration::from_secs(5), || {
@@ -176,8 +172,7 @@ async fn remote_commands_are_numbers_and_failures_are_logged_once() {
 
 #[tokio::test]
 async fn probes_refuse_a_url_they_cannot_speak() {
-    let r =
-        probe::run_probes(ProbePlan::new("https://127.0.0.1:1/status"), recorder(&["only"]), CancellationToken::new());
+    let r = probe::run_probes(ProbePlan::new("ftp://127.0.0.1:1"), recorder(&["only"]), CancellationToken::new());
     assert!(r.await.unwrap_err().to_string().contains("http://"));
 }
 
@@ -186,7 +181,7 @@ async fn a_status_that_answers_401_is_reachable_but_a_failing_probe() {
     let server = StatusServer::start().await;
     let rec = recorder(&["only"]);
     let cancel = CancellationToken::new();
-    let probes = start_probes(fast_plan(format!("http://127.0.0.1:{}/status", server.port)), &rec, &cancel);
+    let probes = start_probes(fast_plan(format!("http://127.0.0.1:{}", server.port)), &rec, &cancel);
     let failed = |k: &EventKind| matches!(k, EventKind::ProbeFailed { probe, error } if probe == "status" && error.contains("401"));
     until("a status probe failure", Duration::from_secs(5), || (!events(&rec, failed).is_empty()).then_some(())).await;
     cancel.cancel();
@@ -209,8 +204,7 @@ async fn a_hung_status_costs_its_timeout_not_the_cadence() {
     });
     let rec = recorder(&["only"]);
     let cancel = CancellationToken::new();
-    let plan =
-        ProbePlan { timeout: Duration::from_millis(150), ..fast_plan(format!("http://127.0.0.1:{port}/status")) };
+    let plan = ProbePlan { timeout: Duration::from_millis(150), ..fast_plan(format!("http://127.0.0.1:{port}")) };
     let probes = start_probes(plan, &rec, &cancel);
     let hung = |k: &EventKind| matches!(k, EventKind::StatusReachable { reachable: false, detail } if detail.contains("no answer"));
     until("a timed-out probe", Duration::from_secs(5), || (!events(&rec, hung).is_empty()).then_some(())).await;
