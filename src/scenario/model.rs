@@ -50,6 +50,9 @@ pub struct ScenarioFile {
     /// Overrides of the runbook's default thresholds.
     #[serde(default)]
     pub thresholds: Thresholds,
+    /// Tolerances of a comparison with a baseline report (`run --baseline`, `compare`); flags override them.
+    #[serde(default, skip_serializing_if = "crate::report::Tolerance::is_unset")]
+    pub baseline: crate::report::Tolerance,
 }
 
 /// A service reached over the network (staging, production, or a simulator started by hand).
