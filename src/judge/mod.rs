@@ -10,6 +10,8 @@
 mod checks;
 mod expect;
 mod finding;
+#[cfg(test)]
+mod fps_tests;
 mod input;
 mod profile;
 mod record;

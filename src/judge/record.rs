@@ -15,7 +15,11 @@ use super::{Verdict, judge};
 /// detections, recoveries and severity changes to its event log, kept in time order. The one way a record is judged:
 /// `run` calls it on what it recorded, `merge` on the shards' records added up. `memory_limit_mb` is the host's
 /// memory for a local target.
-pub fn judge_record(record: &mut Record, file: &ScenarioFile, memory_limit_mb: Option<f64>) -> (Verdict, Vec<CheckResult>) {
+pub fn judge_record(
+    record: &mut Record,
+    file: &ScenarioFile,
+    memory_limit_mb: Option<f64>,
+) -> (Verdict, Vec<CheckResult>) {
     let spans = fault_spans(&record.events);
     let run = run_from_record(record, &spans, memory_limit_mb);
     let verdict = judge(&run, &file.thresholds.resolve());

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::files::{expand, guard};
+use super::files::{Inputs, expand, guard};
 use super::render::targets;
 use super::{compare, headline_and_reasons, merge, read_json, render_all};
 use crate::cli::{CompareArgs, MergeArgs, ReportArgs};
@@ -24,7 +24,8 @@ pub fn report_command(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         Some(d) => d.as_path(),
         None => args.report.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")),
     };
-    guard(&targets(dir, &args.format), std::slice::from_ref(&args.report), &[], &report.run_id, args.force)?;
+    let inputs = Inputs { files: std::slice::from_ref(&args.report), dirs: &[], beside: &[] };
+    guard(&targets(dir, &args.format), &inputs, &report.run_id, args.force)?;
     print_written(&render_all(&report, dir, &args.format)?);
     Ok(ExitCode::SUCCESS)
 }
@@ -52,12 +53,15 @@ pub fn merge_command(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         let names: Vec<String> = inputs.iter().enumerate().map(|(i, p)| format!("{i}: {}", p.display())).collect();
         format!("cannot merge these reports ({})", names.join(", "))
     })?;
-    let mut dirs: Vec<PathBuf> = args.reports.iter().filter(|p| p.is_dir()).cloned().collect();
-    let parent = |p: &Path| p.parent().map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d }).map(Path::to_path_buf);
-    dirs.extend(inputs.iter().filter_map(|p| parent(p)));
+    let dirs: Vec<PathBuf> = args.reports.iter().filter(|p| p.is_dir()).cloned().collect();
+    let parent = |p: &PathBuf| {
+        p.parent().map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d }).map(Path::to_path_buf)
+    };
+    let beside: Vec<PathBuf> = inputs.iter().filter_map(parent).collect();
     // report.json is always written, as `run` writes it: a merge of merges reads it.
     let formats: Vec<_> = std::iter::once(super::Format::Json).chain(args.format.iter().copied()).collect();
-    guard(&targets(&args.out, &formats), &inputs, &dirs, &merged.run_id, args.force)?;
+    let from = Inputs { files: &inputs, dirs: &dirs, beside: &beside };
+    guard(&targets(&args.out, &formats), &from, &merged.run_id, args.force)?;
     let files = render_all(&merged, &args.out, &formats)?;
     print!("{}", headline_and_reasons(&merged));
     print_written(&files);

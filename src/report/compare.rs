@@ -47,7 +47,12 @@ fn valid(v: f64) -> Result<(), String> {
 
 impl Tolerance {
     fn fields(&self) -> [(&'static str, Option<f64>); 4] {
-        [("p95_pct", self.p95_pct), ("p95_ms", self.p95_ms), ("error_points", self.error_points), ("fps_drop", self.fps_drop)]
+        [
+            ("p95_pct", self.p95_pct),
+            ("p95_ms", self.p95_ms),
+            ("error_points", self.error_points),
+            ("fps_drop", self.fps_drop),
+        ]
     }
 
     /// Nothing set (a scenario without `[baseline]` serializes without it, so its hash is unchanged).
@@ -156,7 +161,9 @@ impl Comparison {
         if rows.is_empty() {
             return out;
         }
-        out.push_str("| phase | endpoint | metric | baseline | current | change | |\n|---|---|---|---:|---:|---:|---|\n");
+        out.push_str(
+            "| phase | endpoint | metric | baseline | current | change | |\n|---|---|---|---:|---:|---:|---|\n",
+        );
         for d in rows {
             let _ = writeln!(
                 out,
@@ -178,7 +185,10 @@ impl Delta {
     /// `p95 of all in phase baseline went from 20.10 to 31.00`.
     pub fn describe(&self) -> String {
         let name = self.metric.trim_end_matches("_ms").trim_end_matches("_pct");
-        format!("{name} of {} in phase {} went from {:.2} to {:.2}", self.endpoint, self.phase, self.baseline, self.current)
+        format!(
+            "{name} of {} in phase {} went from {:.2} to {:.2}",
+            self.endpoint, self.phase, self.baseline, self.current
+        )
     }
 }
 

@@ -50,30 +50,53 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Refuse (unless `force`) to write any of `targets` that is one of `inputs`, or that exists and does not hold
-/// `run_id`; and to write into a directory given as an input, where the next `merge` of it would read our output
-/// as one more shard.
-pub fn guard(targets: &[PathBuf], inputs: &[PathBuf], input_dirs: &[PathBuf], run_id: &str, force: bool) -> anyhow::Result<()> {
+/// Where a command reads from: the report files, the directories given (nothing may be written inside them, where
+/// the next `merge` of them would read it as one more shard) and the files' own directories (nothing written beside
+/// an input: a shard's directory is that shard's).
+pub struct Inputs<'a> {
+    pub files: &'a [PathBuf],
+    pub dirs: &'a [PathBuf],
+    pub beside: &'a [PathBuf],
+}
+
+/// A path made absolute through its nearest existing ancestor, so a directory about to be created compares too.
+fn absolute(p: &Path) -> PathBuf {
+    if let Ok(c) = p.canonicalize() {
+        return c;
+    }
+    match (p.parent(), p.file_name()) {
+        (Some(parent), Some(name)) => {
+            let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+            absolute(parent).join(name)
+        }
+        _ => p.to_path_buf(),
+    }
+}
+
+/// Refuse (unless `force`) to write any of `targets` that is an input, lies inside an input directory or beside an
+/// input file, or exists and does not hold `run_id` (another report's file).
+pub fn guard(targets: &[PathBuf], inputs: &Inputs, run_id: &str, force: bool) -> anyhow::Result<()> {
     if force {
         return Ok(());
     }
-    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
+    let elsewhere = "write elsewhere with --out DIR, or pass --force";
     for t in targets {
-        if let Some(input) = inputs.iter().find(|i| same(t, i)) {
+        let at = absolute(t);
+        let dir = at.parent().unwrap_or(&at);
+        if let Some(input) = inputs.files.iter().find(|i| absolute(i) == at) {
+            anyhow::bail!("refusing to overwrite {}: it is an input ({}); {elsewhere}", t.display(), input.display());
+        }
+        if let Some(d) = inputs.dirs.iter().find(|d| dir.starts_with(absolute(d))) {
             anyhow::bail!(
-                "refusing to overwrite {}: it is an input ({}); write elsewhere with --out DIR, or pass --force",
+                "refusing to write {} inside {}, a directory of input reports: the next merge of it would read the \
+                 output as one more shard; {elsewhere}",
                 t.display(),
-                input.display()
+                d.display()
             );
         }
-        let dir = t.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        if let Some(d) = input_dirs.iter().find(|d| same(dir, d)) {
+        if let Some(d) = inputs.beside.iter().find(|d| absolute(d) == dir) {
             anyhow::bail!(
-                "refusing to write {} into {}, a directory of input reports: the next merge of it would read the \
-                 merged report as one more shard; write elsewhere with --out DIR, or pass --force",
+                "refusing to write {} into {}, the directory of an input report; {elsewhere}",
                 t.display(),
                 d.display()
             );
@@ -82,8 +105,7 @@ pub fn guard(targets: &[PathBuf], inputs: &[PathBuf], input_dirs: &[PathBuf], ru
             let ours = !run_id.is_empty() && std::fs::read_to_string(t).is_ok_and(|text| text.contains(run_id));
             anyhow::ensure!(
                 ours,
-                "refusing to overwrite {}: another report wrote it (its run id is not {run_id}); write elsewhere with \
-                 --out DIR, or pass --force",
+                "refusing to overwrite {}: another report wrote it (it does not hold run id {run_id}); {elsewhere}",
                 t.display()
             );
         }

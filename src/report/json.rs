@@ -46,7 +46,9 @@ pub fn parse_json(text: &str) -> anyhow::Result<Report> {
     let version = v.get("schema_version").and_then(Value::as_u64);
     let supported = format!("this build reads schema_version {OLDEST_READ} and {SCHEMA_VERSION}");
     let report = match version {
-        Some(n) if n == u64::from(SCHEMA_VERSION) => serde_json::from_value(v).context("not a spacetime-drill report")?,
+        Some(n) if n == u64::from(SCHEMA_VERSION) => {
+            serde_json::from_value(v).context("not a spacetime-drill report")?
+        }
         Some(n) if n == u64::from(OLDEST_READ) => {
             migrate_v2(&mut v);
             let mut r: Report = serde_json::from_value(v).context("not a spacetime-drill report")?;

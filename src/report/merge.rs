@@ -19,7 +19,9 @@ use crate::record::{EventKind, Hist, PhaseRecord, Record, SecondEndpoint, Second
 pub enum MergeError {
     #[error("nothing to merge")]
     Empty,
-    #[error("report {index} is of another scenario ({found:?}, hash {found_hash:.12}) than report 0 ({expected:?}, hash {expected_hash:.12}): only shards of one drill merge")]
+    #[error(
+        "report {index} is of another scenario ({found:?}, hash {found_hash:.12}) than report 0 ({expected:?}, hash {expected_hash:.12}): only shards of one drill merge"
+    )]
     Scenario { index: usize, expected: String, found: String, expected_hash: String, found_hash: String },
     #[error("report {index} has phases {found:?}, not {expected:?}")]
     Phases { index: usize, expected: Vec<String>, found: Vec<String> },
@@ -31,9 +33,13 @@ pub enum MergeError {
     MissingShard { missing: Vec<u32>, count: u32 },
     #[error("report {index} is {found}, report 0 is {expected}: shards of one run share --shard I/N")]
     ShardCount { index: usize, expected: String, found: String },
-    #[error("report {index} has requests on {found}, report 0 on {expected}: different endpoint sets (a different [load] mix?)")]
+    #[error(
+        "report {index} has requests on {found}, report 0 on {expected}: different endpoint sets (a different [load] mix?)"
+    )]
     Endpoints { index: usize, expected: String, found: String },
-    #[error("report {index}: {what} histogram has bounds {found}, report 0 {expected}: written by an incompatible build")]
+    #[error(
+        "report {index}: {what} histogram has bounds {found}, report 0 {expected}: written by an incompatible build"
+    )]
     Bounds { index: usize, what: String, expected: String, found: String },
     #[error("report {index}: {what} overflows when added; the counts are corrupt")]
     Overflow { index: usize, what: String },
@@ -156,8 +162,10 @@ fn endpoints(r: &Report) -> String {
         .filter(|&i| r.record.phases.iter().any(|p| p.endpoints.get(i).is_some_and(|e| e.count() > 0)))
         .map(endpoint_name)
         .collect();
-    let widths = r.record.phases.iter().map(|p| p.endpoints.len()).chain(r.record.seconds.iter().map(|s| s.endpoints.len()));
-    let shape = if widths.clone().all(|w| w == Endpoint::ALL.len()) { String::new() } else { format!(" (of {slots} slots)") };
+    let widths =
+        r.record.phases.iter().map(|p| p.endpoints.len()).chain(r.record.seconds.iter().map(|s| s.endpoints.len()));
+    let shape =
+        if widths.clone().all(|w| w == Endpoint::ALL.len()) { String::new() } else { format!(" (of {slots} slots)") };
     format!("[{}]{shape}", used.join(", "))
 }
 
@@ -168,7 +176,8 @@ fn check_shards(reports: &[Report]) -> Result<(), MergeError> {
             return Err(MergeError::SameRun { first, second, run_id: r.run_id.clone() });
         }
     }
-    let describe = |r: &Report| r.shard.map_or_else(|| "not a shard".to_string(), |s| format!("shard {}/{}", s.index, s.count));
+    let describe =
+        |r: &Report| r.shard.map_or_else(|| "not a shard".to_string(), |s| format!("shard {}/{}", s.index, s.count));
     let first = &reports[0];
     for (index, r) in reports.iter().enumerate() {
         if r.shard.map(|s| s.count) != first.shard.map(|s| s.count) {
@@ -180,7 +189,8 @@ fn check_shards(reports: &[Report]) -> Result<(), MergeError> {
         }
     }
     if let Some(count) = first.shard.map(|s| s.count) {
-        let missing: Vec<u32> = (0..count).filter(|i| !reports.iter().any(|r| r.shard.is_some_and(|s| s.index == *i))).collect();
+        let missing: Vec<u32> =
+            (0..count).filter(|i| !reports.iter().any(|r| r.shard.is_some_and(|s| s.index == *i))).collect();
         if !missing.is_empty() {
             return Err(MergeError::MissingShard { missing, count });
         }
@@ -220,7 +230,10 @@ fn merge_events(reports: &[&Report]) -> Vec<crate::record::Event> {
     let mut lifecycle: Vec<EventKind> = Vec::new();
     events.retain(|e| match &e.kind {
         EventKind::IncidentDetected { .. } | EventKind::SeverityChanged { .. } | EventKind::Recovered { .. } => false,
-        EventKind::RunStarted { .. } | EventKind::PhaseStarted { .. } | EventKind::PhaseEnded { .. } | EventKind::RunEnded { .. } => {
+        EventKind::RunStarted { .. }
+        | EventKind::PhaseStarted { .. }
+        | EventKind::PhaseEnded { .. }
+        | EventKind::RunEnded { .. } => {
             let new = !lifecycle.contains(&e.kind);
             if new {
                 lifecycle.push(e.kind.clone());
@@ -260,7 +273,8 @@ pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
     let errors = reports
         .iter()
         .flat_map(|r| {
-            let from = r.shard.map_or_else(|| format!("run {}", r.run_id), |s| format!("shard {}/{}", s.index, s.count));
+            let from =
+                r.shard.map_or_else(|| format!("run {}", r.run_id), |s| format!("shard {}/{}", s.index, s.count));
             r.errors.iter().map(move |e| format!("{from}: {e}"))
         })
         .collect();

@@ -68,7 +68,9 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
                 let regressions = c.regressions().map(report::Delta::describe).collect();
                 report.baseline = Some(BaselineCheck { path: path.to_path_buf(), tolerance, regressions });
             }
-            Err(mismatch) => report.errors.push(format!("the baseline {} does not compare: {mismatch}", path.display())),
+            Err(mismatch) => {
+                report.errors.push(format!("the baseline {} does not compare: {mismatch}", path.display()))
+            }
         }
     }
     report.outcome = report::decide(&report);
@@ -162,7 +164,9 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
         watchers.spawn(async move {
             match crate::telemetry::watch(&url, &WatchOptions::default(), rec, cancel).await {
                 Err(e) => Some(format!("telemetry was not measured: {e:#}")),
-                Ok(s) if s.connections == 0 => Some(format!("telemetry was not measured: {url} never accepted a connection")),
+                Ok(s) if s.connections == 0 => {
+                    Some(format!("telemetry was not measured: {url} never accepted a connection"))
+                }
                 Ok(_) => None,
             }
         });

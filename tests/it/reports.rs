@@ -7,5 +7,6 @@ mod fixture;
 mod formats;
 mod kube;
 mod merge;
+mod outcome;
 mod postmortem;
 mod schema;
