@@ -9,6 +9,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use serde_json::Value;
+use sha2::Digest;
 
 use super::render::write_atomically;
 use super::{Report, SCHEMA_VERSION, decide};
@@ -82,7 +83,12 @@ fn migrate_v2(v: &mut Value) {
     let Some(obj) = v.as_object_mut() else { return };
     obj.insert("errors".into(), errors.into());
     obj.insert("outcome".into(), serde_json::json!({"conclusion": "error", "reasons": ["not decided yet"]}));
-    obj.insert("run_id".into(), "".into());
+    // Schema 2 had no run id: one derived from when and what ran tells two runs apart, and one report given twice not.
+    let started = obj.get("started_at").and_then(Value::as_str).unwrap_or_default();
+    let name = obj.get("scenario").and_then(|s| s.get("name")).and_then(Value::as_str).unwrap_or_default();
+    let digest = sha2::Sha256::digest(format!("{started} {name}"));
+    let run_id: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    obj.insert("run_id".into(), run_id.into());
     obj.insert("shard".into(), Value::Null);
     obj.insert("baseline".into(), Value::Null);
     if let Some(scenario) = obj.get_mut("scenario").and_then(Value::as_object_mut) {
@@ -108,7 +114,7 @@ fn check(r: &Report) -> anyhow::Result<()> {
     let bad = |what: &str, t: f64| -> anyhow::Result<()> {
         anyhow::ensure!(
             t.is_finite() && (0.0..=MAX_SECONDS).contains(&t),
-            "{what} {t} is not a time in seconds (0 to {MAX_SECONDS}); the file is corrupt"
+            "{what} {t:?} is not a time in seconds (0 to {MAX_SECONDS}); the file is corrupt"
         );
         Ok(())
     };

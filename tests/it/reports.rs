@@ -10,3 +10,4 @@ mod merge;
 mod outcome;
 mod postmortem;
 mod schema;
+mod versions;
