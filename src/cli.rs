@@ -13,11 +13,14 @@ pub use crate::report::{Format, Tolerance};
 /// the comparison. The README's table is this text (a test keeps them equal).
 pub const EXIT_CODES: &str = "\
 Exit codes:
-  0  passed: every expectation held (without [expect]: no incident, every check passed), no baseline regression;
-     or observed: [expect] incident = \"any\" reports what it saw and gates nothing
-  1  failed: an expectation broke, an incident or failed check without [expect], or a regression past a tolerance
-  2  error: bad usage or scenario, a fault that failed to inject or roll back, a signal that could not be measured,
-     reports that do not compare or merge, an output that would overwrite another file; or the run was interrupted";
+  0  passed: every expectation held (without [expect]: no incident, every check passed),
+     no baseline regression; or observed: [expect] incident = \"any\" reports what it saw
+     and gates nothing
+  1  failed: an expectation broke, an incident or failed check without [expect], or a
+     regression past a tolerance
+  2  error: bad usage or scenario, a fault that failed to inject or roll back, a signal
+     that could not be measured, reports that do not compare or merge, an output that
+     would overwrite another file; or the run was interrupted";
 
 /// spacetime-drill: load and chaos drills for the SpaceTime API, judged against its incident runbook.
 #[derive(Debug, Parser)]
@@ -46,7 +49,7 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare a report with a baseline report: exit 1 when a change exceeds a tolerance, 2 when they do not compare.
     Compare(CompareArgs),
-    /// Merge the reports of one scenario's shards into one report, exactly (histograms added, counts summed).
+    /// Merge one drill's shard reports exactly (histograms added, counts summed), judge it, exit as `run` does.
     Merge(MergeArgs),
     /// Internal: the run's watchdog (`--journal`) or a fault's holder process (`--hold`).
     #[command(hide = true)]

@@ -259,8 +259,25 @@ mod tests {
     }
 
     #[test]
+    fn without_expect_a_run_must_be_healthy_and_any_only_observes() {
+        let verdict = judge(&dap_drill(false), &Profile::default());
+        let none = expectations(None, &verdict);
+        assert_eq!(none.len(), 1);
+        assert_eq!((none[0].name.as_str(), none[0].passed), ("healthy", false));
+        assert!(none[0].measured.contains("fault: high_error_rate P1"), "{}", none[0].measured);
+        let clean = judge(&timeline().phase("steady", 20, healthy).build(), &Profile::default());
+        assert!(expectations(None, &clean).iter().all(|r| r.passed));
+        let any = Expect { incident: Some(Expected::Any), ..Expect::default() };
+        let observed = expectations(Some(&any), &verdict);
+        assert_eq!(observed.len(), 1);
+        assert!(observed[0].passed && observed[0].measured.contains("high_error_rate P1"), "{observed:?}");
+    }
+
+    #[test]
     fn expected_reads_healthy_or_an_incident_class() {
         assert_eq!(Expected::try_from("healthy".to_owned()).unwrap(), Expected::Healthy);
+        assert_eq!(Expected::try_from("any".to_owned()).unwrap(), Expected::Any);
+        assert_eq!(String::from(Expected::Any), "any");
         let e = Expected::try_from("high_error_rate".to_owned()).unwrap();
         assert_eq!(String::from(e), "high_error_rate");
         assert!(Expected::try_from("hihg_error_rate".to_owned()).is_err());

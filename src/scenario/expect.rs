@@ -73,3 +73,21 @@ pub(super) fn check(c: &mut Checker, at: &KeyPath, expect: &Expect, has_faults: 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::scenario::Scenario;
+
+    const OBSERVE: &str = "[[phase]]\nname = \"p\"\nduration = \"1s\"\n[expect]\nincident = \"any\"\n";
+
+    #[test]
+    fn observe_only_takes_no_key_that_would_gate() {
+        assert!(Scenario::parse(Path::new("s.toml"), OBSERVE).is_ok());
+        let err = Scenario::parse(Path::new("s.toml"), &format!("{OBSERVE}worst = \"P2\"\n")).err().unwrap();
+        let err: Vec<String> = err.iter().map(ToString::to_string).collect();
+        let err = err.join("\n");
+        assert!(err.contains("s.toml:6:") && err.contains("worst would never be checked"), "{err}");
+    }
+}

@@ -10,4 +10,5 @@ mod merge;
 mod outcome;
 mod postmortem;
 mod schema;
+mod shards;
 mod versions;

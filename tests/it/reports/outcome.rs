@@ -158,3 +158,40 @@ fn without_expect_an_incident_fails_and_observe_only_passes() {
     assert!(headline.contains("high_error_rate P1"), "{headline}");
     assert!(summary.contains(&format!("**{headline}**")), "{summary}");
 }
+
+/// `(code, meaning)` of `EXIT_CODES`, continuation lines joined.
+fn exit_codes() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in spacetime_drill::cli::EXIT_CODES.lines().skip(1) {
+        match line.strip_prefix("  ").and_then(|l| l.split_once("  ")) {
+            Some((code, text)) if code.parse::<u8>().is_ok() => out.push((code.into(), text.into())),
+            _ => {
+                let last = out.last_mut().expect("a continuation follows a code");
+                last.1 = format!("{} {}", last.1, line.trim());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_readme_exit_code_table_is_the_help_text() {
+    let codes = exit_codes();
+    assert_eq!(codes.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>(), ["0", "1", "2"]);
+    let readme = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for (code, text) in &codes {
+        assert!(readme.contains(&format!("| {code} | {text} |")), "README.md lacks the row `| {code} | {text} |`");
+    }
+    let help = super::fixture::bin(&["--help"]);
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(help.contains(spacetime_drill::cli::EXIT_CODES), "--help prints the table: {help}");
+    // And the words match what the outcome exits with.
+    for (conclusion, code) in
+        [(Conclusion::Passed, "0"), (Conclusion::Observed, "0"), (Conclusion::Failed, "1"), (Conclusion::Error, "2")]
+    {
+        let (_, text) = codes.iter().find(|(c, _)| c == code).unwrap();
+        let word = format!("{conclusion:?}").to_lowercase();
+        assert!(text.contains(&word), "exit {code} should say {word}: {text}");
+    }
+    assert!(codes[2].1.contains("interrupted"));
+}
