@@ -195,3 +195,76 @@ fn the_readme_exit_code_table_is_the_help_text() {
     }
     assert!(codes[2].1.contains("interrupted"));
 }
+
+/// Kills the simulator it holds when dropped.
+struct Sim(std::process::Child);
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_real_run_whose_signal_was_not_measured_is_an_error_everywhere() {
+    let dir = tmp("outcome-harness-error");
+    let ports = dir.join("ports.json");
+    let sim = std::process::Command::new(env!("CARGO_BIN_EXE_spacetime-drill"))
+        .args(["sim", "--http-port", "0", "--telemetry-port", "0", "--dap-port", "0", "--lsp-port", "0"])
+        .arg("--ports-file")
+        .arg(&ports)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _sim = Sim(sim);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let ports: serde_json::Value = loop {
+        if let Some(v) = std::fs::read_to_string(&ports).ok().and_then(|t| serde_json::from_str(&t).ok()) {
+            break v;
+        }
+        assert!(std::time::Instant::now() < deadline, "the simulator did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    // A telemetry port nothing listens on, and a baseline of another scenario: two harness errors.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    std::fs::write(dir.join("s.toml"), "[load]\nrate = 30\n[[phase]]\nname = \"p\"\nduration = \"2s\"\n").unwrap();
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports/v3.json");
+    let out = dir.join("out");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_spacetime-drill"))
+        .args(["run", dir.join("s.toml").to_str().unwrap(), "--quiet", "--format", "md,junit"])
+        .args(["--target", &format!("http://127.0.0.1:{}", ports["http"])])
+        .args(["--telemetry", &format!("ws://127.0.0.1:{closed}")])
+        .arg("--baseline")
+        .arg(&golden)
+        .arg("--out")
+        .arg(&out)
+        .env("SPACETIME_DRILL_JOURNAL", dir.join("journal.jsonl"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(2), "{stdout}{stderr}");
+    let report = report::read_json(&out.join("report.json")).unwrap();
+    assert_eq!(report.outcome.conclusion, Conclusion::Error);
+    let wanted = ["telemetry was not measured", "does not compare: different scenarios"];
+    for says in wanted {
+        assert!(report.errors.iter().any(|e| e.contains(says)), "{says}: {:?}", report.errors);
+        assert!(stderr.contains(says), "{says} on stderr: {stderr}");
+    }
+    let headline = report::headline(&report);
+    assert!(headline.starts_with("ERROR: ") && stdout.contains(&headline), "{stdout}");
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.contains(&format!("**{headline}**")), "{summary}");
+    assert_eq!(junit_outcome(&std::fs::read_to_string(out.join("junit.xml")).unwrap()).0.as_deref(), Some("error"));
+}
+
+#[test]
+fn run_refuses_a_tolerance_that_is_not_one_naming_the_flag() {
+    let o = super::fixture::bin(&["run", "scenarios/ci-gate.toml", "--baseline", "x.json", "--fps-drop", "nan"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--fps-drop") && err.contains("not a tolerance"), "{err}");
+}
