@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use spacetime_drill::load::{LoadPlan, bench};
 use spacetime_drill::scenario::ScenarioFile;
-use spacetime_drill::sim::launch::{SimOptions, SimProcess};
+use spacetime_sim::launch::{SimOptions, SimProcess};
 
 /// Below the bridge's 100-connection cap, so the generator itself never trips it.
 const MAX_IN_FLIGHT: usize = 90;

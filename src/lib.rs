@@ -15,10 +15,9 @@
 //! | run | one drill end to end: target, timeline, faults, verdict, reports, exit code | [`run`], [`target`] |
 //! | report | the record rendered for people and CI | [`report`] |
 //! | fault | a real fault injected and always rolled back | [`fault`] |
-//! | simulator | a faithful stand-in for the SpaceTime service, the default target | [`sim`] |
-//! | API | routes, `/status` body and state numbering shared by simulator and harness | [`api`] |
+//! | simulator | a faithful stand-in for the SpaceTime service, the default target; its own crate, reached through its command line | [`spacetime_sim`] |
+//! | API | routes, `/status` body and state numbering shared by simulator and harness (the simulator's crate defines them) | [`api`] |
 
-pub mod api;
 pub mod cli;
 pub mod fault;
 pub mod judge;
@@ -30,18 +29,21 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod secret;
-pub mod sim;
 pub mod target;
 pub mod telemetry;
 
 use std::process::ExitCode;
+
+/// The API contract (routes, `/status` body, state numbering), defined once in the simulator's crate so that the
+/// simulator and the harness cannot drift apart.
+pub use spacetime_sim::api;
 
 use cli::{Cli, Command};
 
 /// Run one command line; the binary's `main` is only this plus logging.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Sim(args) => sim::main(args).map(|()| ExitCode::SUCCESS),
+        Command::Sim(args) => spacetime_sim::main(args).map(|()| ExitCode::SUCCESS),
         Command::Validate(args) => Ok(scenario::validate_command(&args.files)),
         Command::Schema(args) => {
             println!("{}", if args.report { report::schema() } else { scenario::schema() });

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use super::{Fault, FaultContext, FaultErrorKind, Intent, Undo};
 use crate::load::AuthFault;
-use crate::sim::auth::mint;
+use spacetime_sim::auth::mint;
 
 /// `[fault.expired_token]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -146,7 +146,7 @@ pub struct SimResources {
 impl SimResources {
     /// From a started simulator's ports file and its directories.
     pub fn new(
-        ports: &crate::sim::launch::Ports,
+        ports: &spacetime_sim::launch::Ports,
         data_dir: PathBuf,
         project_dir: PathBuf,
         secret_file: Option<PathBuf>,
@@ -159,7 +159,7 @@ impl SimResources {
             data_dir,
             project_dir,
             secret_file,
-            knobs_url: format!("http://127.0.0.1:{}{}knobs", ports.http, crate::sim::CONTROL_PREFIX),
+            knobs_url: format!("http://127.0.0.1:{}{}knobs", ports.http, spacetime_sim::CONTROL_PREFIX),
         }
     }
 

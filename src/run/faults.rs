@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
+use parking_lot::Mutex;
 
 use crate::fault::proxy::Proxy;
 use crate::fault::runner::{Planned, PreflightError};
@@ -23,7 +24,16 @@ use crate::scenario::Scenario;
 use crate::target::{JWT_SECRET, Target};
 
 /// The faults of one run, between preflight and the final rollback.
+///
+/// Every injection and rollback runs on tokio's blocking pool ([`RunFaults::off_runtime`]): they run shell commands
+/// of up to 60 s, restart the simulator and wait on sockets, and on a 2-core machine a worker taken away from the
+/// runtime that sends requests, reads telemetry and ticks the progress line would be measured as the service's
+/// latency. The state sits behind a mutex so the blocking pool can borrow it; calls are one at a time anyway.
 pub struct RunFaults {
+    held: Arc<Mutex<Held>>,
+}
+
+struct Held {
     injector: Injector,
     /// Rolls everything back if the run unwinds (an error or a panic) before [`RunFaults::finish`].
     _guard: RollbackGuard,
@@ -31,7 +41,7 @@ pub struct RunFaults {
     /// The fault names each phase holds, in timeline order.
     holds: Vec<Vec<String>>,
     /// Failed injections and rollbacks: the drill did not do what it said, so the run cannot pass (exit 2).
-    pub errors: Vec<String>,
+    errors: Vec<String>,
 }
 
 impl RunFaults {
@@ -67,11 +77,48 @@ impl RunFaults {
         let exe = std::env::current_exe().context("cannot find this program to start the watchdog")?;
         let watchdog = if dry_run { None } else { Some(Watchdog::spawn(&exe, &path)?) };
         let holds = scenario.file.phases.iter().map(|p| p.faults.clone()).collect();
-        Ok(Some(RunFaults { _guard: injector.guard(), injector, watchdog, holds, errors: Vec::new() }))
+        let held = Held { _guard: injector.guard(), injector, watchdog, holds, errors: Vec::new() };
+        Ok(Some(RunFaults { held: Arc::new(Mutex::new(held)) }))
     }
 
     /// Phase `index` starts: inject what it holds and the previous phase did not.
-    pub fn enter_phase(&mut self, index: usize, rec: &Recorder) {
+    pub async fn enter_phase(&self, index: usize, rec: &Recorder) {
+        self.off_runtime(rec, move |held, rec| held.enter_phase(index, rec)).await;
+    }
+
+    /// Phase `index` ends: roll back what the next phase does not hold too.
+    pub async fn leave_phase(&self, index: usize, rec: &Recorder) {
+        self.off_runtime(rec, move |held, rec| held.leave_phase(index, rec)).await;
+    }
+
+    /// Roll back everything still held (an interrupted run, or a fault held by the last phase), at once.
+    pub async fn rollback_all(&self, rec: &Recorder) {
+        self.off_runtime(rec, Held::rollback_all).await;
+    }
+
+    /// The end of the run: everything rolled back, and the watchdog told so unless the journal is still dirty (then
+    /// it stays armed and replays once this run lets go of the journal). Returns the harness errors (exit 2).
+    pub async fn finish(self, rec: &Recorder) -> Vec<String> {
+        self.off_runtime(rec, Held::finish).await
+    }
+
+    /// Run `op` on the blocking pool and wait for it; a panic in it goes on unwinding here, as it would have inline
+    /// (the [`RollbackGuard`] still rolls back when the last reference goes).
+    async fn off_runtime<T: Send + 'static>(
+        &self,
+        rec: &Recorder,
+        op: impl FnOnce(&mut Held, &Recorder) -> T + Send + 'static,
+    ) -> T {
+        let (held, rec) = (self.held.clone(), rec.clone());
+        match tokio::task::spawn_blocking(move || op(&mut held.lock(), &rec)).await {
+            Ok(out) => out,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+}
+
+impl Held {
+    fn enter_phase(&mut self, index: usize, rec: &Recorder) {
         let before = index.checked_sub(1).map(|i| self.holds[i].clone()).unwrap_or_default();
         for name in self.holds[index].clone().iter().filter(|n| !before.contains(n)) {
             if let Err(e) = self.injector.inject(name) {
@@ -81,8 +128,7 @@ impl RunFaults {
         self.log(rec);
     }
 
-    /// Phase `index` ends: roll back what the next phase does not hold too.
-    pub fn leave_phase(&mut self, index: usize, rec: &Recorder) {
+    fn leave_phase(&mut self, index: usize, rec: &Recorder) {
         let next = self.holds.get(index + 1).cloned().unwrap_or_default();
         for name in self.holds[index].clone().iter().filter(|n| !next.contains(n)) {
             if let Err(e) = self.injector.rollback(name) {
@@ -92,22 +138,19 @@ impl RunFaults {
         self.log(rec);
     }
 
-    /// Roll back everything still held (an interrupted run, or a fault held by the last phase), at once.
-    pub fn rollback_all(&mut self, rec: &Recorder) {
+    fn rollback_all(&mut self, rec: &Recorder) {
         self.errors.extend(self.injector.rollback_all().iter().map(ToString::to_string));
         self.log(rec);
     }
 
-    /// The end of the run: everything rolled back, and the watchdog told so unless the journal is still dirty (then
-    /// it stays armed and replays once this run lets go of the journal).
-    pub fn finish(mut self, rec: &Recorder) -> Vec<String> {
+    fn finish(&mut self, rec: &Recorder) -> Vec<String> {
         self.rollback_all(rec);
         if self.injector.journal_dirty() {
             self.errors.push("a rollback failed and is still in the journal: run `spacetime-drill recover`".into());
         } else if let Some(w) = self.watchdog.take() {
             w.disarm();
         }
-        self.errors
+        std::mem::take(&mut self.errors)
     }
 
     /// Move the injector's events (TTL rollbacks included, whenever they ran) into the record.

@@ -141,7 +141,7 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
     if let Some(shard) = args.shard {
         plan.share(shard.index, shard.count);
     }
-    let mut faults =
+    let faults =
         faults::RunFaults::prepare(scenario, &target, args.dry_run, journal, proxy.as_ref(), &plan.auth_fault)?;
     if let Some(at) = args.start_at {
         wait_until(at, &interrupt).await;
@@ -185,14 +185,14 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
 
     let stop_progress = CancellationToken::new();
     let walk = async {
-        let status = timeline(scenario, &rec, start, &interrupt, &progress, faults.as_mut()).await;
+        let status = timeline(scenario, &rec, start, &interrupt, &progress, faults.as_ref()).await;
         stop_progress.cancel();
         status
     };
     let (status, ()) = tokio::join!(walk, progress.follow(rec.clone(), phase_names.clone(), stop_progress.clone()));
     // Before anything else: an interrupted run must not hold a fault while it drains the load.
-    if let Some(f) = faults.as_mut() {
-        f.rollback_all(&rec);
+    if let Some(f) = &faults {
+        f.rollback_all(&rec).await;
     }
 
     let end = Instant::now();
@@ -215,7 +215,9 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
     if drained.is_err() {
         tracing::warn!("a watcher did not stop within its drain time");
     }
-    errors.extend(faults.map(|f| f.finish(&rec)).unwrap_or_default());
+    if let Some(f) = faults {
+        errors.extend(f.finish(&rec).await);
+    }
     // Fault handles are weak, so the run holds the only strong reference once the faults are finished.
     if let Some(p) = proxy.and_then(Arc::into_inner) {
         p.shutdown().await;
@@ -291,22 +293,22 @@ async fn timeline(
     start: Instant,
     interrupt: &CancellationToken,
     progress: &Progress,
-    mut faults: Option<&mut faults::RunFaults>,
+    faults: Option<&faults::RunFaults>,
 ) -> RunStatus {
     let mut at = start;
     for (i, phase) in scenario.file.phases.iter().enumerate() {
         rec.enter_phase(i, at);
         progress.line(&format!("phase {} ({:?})", phase.name, phase.duration));
-        if let Some(f) = faults.as_deref_mut() {
-            f.enter_phase(i, rec);
+        if let Some(f) = faults {
+            f.enter_phase(i, rec).await;
         }
         at += phase.duration;
         tokio::select! {
             _ = interrupt.cancelled() => return RunStatus::Interrupted,
             _ = tokio::time::sleep_until(at.into()) => {}
         }
-        if let Some(f) = faults.as_deref_mut() {
-            f.leave_phase(i, rec);
+        if let Some(f) = faults {
+            f.leave_phase(i, rec).await;
         }
     }
     RunStatus::Completed

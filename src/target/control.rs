@@ -22,7 +22,7 @@ use parking_lot::Mutex;
 
 use crate::fault::ServiceControl;
 use crate::secret::Secret;
-use crate::sim::launch::{Ports, SimOptions, SimProcess, die_with_parent};
+use spacetime_sim::launch::{Ports, SimOptions, SimProcess, die_with_parent};
 
 const PEER_START: Duration = Duration::from_secs(15);
 const PORT_FREE: Duration = Duration::from_secs(5);

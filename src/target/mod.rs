@@ -15,9 +15,9 @@ use anyhow::Context;
 use crate::api::StateMapping;
 use crate::scenario::Scenario;
 use crate::secret::Secret;
-use crate::sim::auth;
-use crate::sim::launch::SimOptions;
 use data_fs::DataFs;
+use spacetime_sim::auth;
+use spacetime_sim::launch::SimOptions;
 
 pub struct Target {
     pub http: String,

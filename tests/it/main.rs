@@ -1,3 +1,4 @@
+mod architecture;
 mod faults;
 mod load;
 mod perf_auth;

@@ -10,7 +10,7 @@ use spacetime_drill::load::{self, LoadPlan};
 use spacetime_drill::record::{Outcome, Recorder};
 use spacetime_drill::scenario::ScenarioFile;
 use spacetime_drill::secret::Secret;
-use spacetime_drill::sim::auth::mint;
+use spacetime_sim::auth::mint;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::sim_with;

@@ -1,6 +1,7 @@
 //! `spacetime-drill run` end to end against the embedded simulator: counts, report shape, secrets, interruption;
 //! faults and the verdict in `run/`. Every run gets its own crash journal, never the user's.
 
+mod blocking;
 mod drills;
 mod gate;
 mod guarantees;

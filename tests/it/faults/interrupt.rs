@@ -21,7 +21,7 @@ use spacetime_drill::fault::disk_fill::DiskFillSpec;
 use spacetime_drill::fault::port_conflict::{PortConflictSpec, PortMode};
 use spacetime_drill::fault::watchdog::Watchdog;
 use spacetime_drill::fault::{Allow, FaultSpec, Journal, SimResources};
-use spacetime_drill::sim::launch::Ports;
+use spacetime_sim::launch::Ports;
 
 use super::{EXE, Tmpfs, ctx, eventually, free_port};
 

@@ -19,7 +19,7 @@ use spacetime_drill::fault::scene::{SceneAction, SceneSpec};
 use spacetime_drill::fault::{
     Allow, FaultContext, FaultSpec, Injector, ProxyHandle, SimResources, TargetHost, ensure_clean,
 };
-use spacetime_drill::sim::launch::SimProcess;
+use spacetime_sim::launch::SimProcess;
 
 use super::EXE;
 use crate::support::{Telemetry, get, post, request, rss_bytes, sim, sim_with, wait_for};

@@ -11,7 +11,7 @@ use spacetime_drill::fault::connection_flood::ConnectionFloodSpec;
 use spacetime_drill::fault::cpu_hog::CpuHogSpec;
 use spacetime_drill::fault::exec::ExecSpec;
 use spacetime_drill::fault::service::ServiceSpec;
-use spacetime_drill::sim::launch::SimOptions;
+use spacetime_sim::launch::SimOptions;
 
 use super::sim_kinds::{injector_with, sim_ctx, tree_hashes};
 use crate::support::{post, request, sim, wait_for};

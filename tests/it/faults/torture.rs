@@ -27,7 +27,7 @@ use spacetime_drill::fault::procfs;
 use spacetime_drill::fault::restore::sha256_file;
 use spacetime_drill::fault::scene::SceneAction;
 use spacetime_drill::fault::{FaultSpec, port_conflict::PortMode};
-use spacetime_drill::sim::launch::SimProcess;
+use spacetime_sim::launch::SimProcess;
 
 use super::interrupt::{HELD, INJECTING, Plan, Run, assert_run_left_nothing};
 use super::sim_kinds::{scene_spec, tree_hashes};

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
-use spacetime_drill::sim::launch::SimOptions;
+use spacetime_sim::launch::SimOptions;
 
 use crate::support::{EXE, Telemetry, get, post, request, rss_bytes, sim, sim_with, wait_for};
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
-use spacetime_drill::sim::launch::SimOptions;
+use spacetime_sim::launch::SimOptions;
 
 use crate::support::{EXE, get, post, sim, wait_for};
 

@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use spacetime_drill::sim::launch::{SimOptions, SimProcess};
+use spacetime_sim::launch::{SimOptions, SimProcess};
 use tokio_tungstenite::tungstenite::{self, Message, stream::MaybeTlsStream};
 
 pub const EXE: &str = env!("CARGO_BIN_EXE_spacetime-drill");

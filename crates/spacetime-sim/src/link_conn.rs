@@ -25,7 +25,7 @@ use tokio::task::JoinSet;
 use tokio_util::codec::{FramedRead, FramedWrite};
 
 use super::{Inner, LinkError, Peer};
-use crate::sim::framing::{ContentLengthCodec, to_body};
+use crate::framing::{ContentLengthCodec, to_body};
 
 type Reply = Result<Value, LinkError>;
 

@@ -9,8 +9,8 @@ use tokio::net::TcpListener;
 use tokio_util::codec::Framed;
 
 use super::*;
-use crate::sim::framing::{ContentLengthCodec, to_body};
-use crate::sim::{dap, lsp};
+use crate::framing::{ContentLengthCodec, to_body};
+use crate::{dap, lsp};
 
 fn fast() -> Timings {
     Timings {

@@ -94,8 +94,8 @@ fn completion(id: &Value, items_json: &str) -> Result<Bytes, FrameError> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::sim::dap::tests::{Client, call, recv};
-    use crate::sim::framing::ContentLengthCodec;
+    use crate::dap::tests::{Client, call, recv};
+    use crate::framing::ContentLengthCodec;
     use futures_util::StreamExt;
     use tokio::net::TcpStream;
     use tokio_util::codec::Framed;

@@ -100,7 +100,7 @@ fn response(seq: i64, request: &Value, command: &str, outcome: &Result<Value, St
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::sim::framing::ContentLengthCodec;
+    use crate::framing::ContentLengthCodec;
     use futures_util::{SinkExt, StreamExt};
     use tokio::net::TcpStream;
     use tokio_util::codec::Framed;

@@ -174,7 +174,7 @@ fn start(
 /// Have the kernel SIGKILL the child when the thread that spawned it dies (`PR_SET_PDEATHSIG`), so no simulator
 /// process outlives whoever started it, even one killed with SIGKILL. Spawn from a long-lived thread: the signal
 /// follows the spawning *thread*, not the process.
-pub(crate) fn die_with_parent(cmd: &mut Command) {
+pub fn die_with_parent(cmd: &mut Command) {
     // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
     unsafe {
         cmd.pre_exec(|| {

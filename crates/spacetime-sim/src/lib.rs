@@ -39,15 +39,17 @@
 //!   one, so slow frames show as low FPS and scheduling hiccups do not.
 //! - The secret file is re-read every frame; whitespace around the secret is ignored.
 
+pub mod api;
 pub mod auth;
 mod bridge;
-pub mod dap;
+pub mod cli;
+mod dap;
 mod datalog;
 mod framing;
 mod knobs;
 pub mod launch;
-pub mod link;
-pub mod lsp;
+mod link;
+mod lsp;
 mod main_loop;
 mod project;
 mod routes;
