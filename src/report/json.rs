@@ -12,7 +12,7 @@ use serde_json::Value;
 use sha2::Digest;
 
 use super::render::write_atomically;
-use super::{Report, SCHEMA_VERSION, decide};
+use super::{Outcome, Report, SCHEMA_VERSION, ScenarioInfo, decide};
 use crate::record::EventKind;
 
 /// The oldest schema this build migrates.
@@ -51,9 +51,14 @@ pub fn parse_json(text: &str) -> anyhow::Result<Report> {
             serde_json::from_value(v).context("not a spacetime-drill report")?
         }
         Some(n) if n == u64::from(OLDEST_READ) => {
-            migrate_v2(&mut v);
+            add_v3_fields(&mut v);
             let mut r: Report = serde_json::from_value(v).context("not a spacetime-drill report")?;
             r.schema_version = SCHEMA_VERSION;
+            r.scenario.hash = ScenarioInfo::hash_of(&r.scenario.file);
+            // Judged again from the stored verdict: a run without `[expect]` now expects healthy.
+            if let Some(verdict) = &r.verdict {
+                r.expectations = crate::judge::expectations(r.scenario.file.expect.as_ref(), verdict);
+            }
             r.outcome = decide(&r);
             r
         }
@@ -67,10 +72,9 @@ pub fn parse_json(text: &str) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-/// Schema 2 → 3: the fields 3 added, filled from what 2 recorded. Harness errors were not stored, but every failed
-/// injection or rollback is in the event log; expectations are judged again from the stored verdict (a run without
-/// `[expect]` now expects healthy), and the outcome is decided once the report is whole.
-fn migrate_v2(v: &mut Value) {
+/// Schema 2 → 3, the fields 3 added, as far as the JSON alone fills them (the rest is derived once the report is
+/// read). Harness errors were not stored, but every failed injection or rollback is in the event log.
+fn add_v3_fields(v: &mut Value) {
     let errors: Vec<Value> = v["record"]["events"]
         .as_array()
         .into_iter()
@@ -81,31 +85,18 @@ fn migrate_v2(v: &mut Value) {
         })
         .collect();
     let Some(obj) = v.as_object_mut() else { return };
-    obj.insert("errors".into(), errors.into());
-    obj.insert("outcome".into(), serde_json::json!({"conclusion": "error", "reasons": ["not decided yet"]}));
     // Schema 2 had no run id: one derived from when and what ran tells two runs apart, and one report given twice not.
     let started = obj.get("started_at").and_then(Value::as_str).unwrap_or_default();
     let name = obj.get("scenario").and_then(|s| s.get("name")).and_then(Value::as_str).unwrap_or_default();
     let digest = sha2::Sha256::digest(format!("{started} {name}"));
     let run_id: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     obj.insert("run_id".into(), run_id.into());
+    obj.insert("errors".into(), errors.into());
+    obj.insert("outcome".into(), serde_json::to_value(Outcome::UNDECIDED).expect("plain data"));
     obj.insert("shard".into(), Value::Null);
     obj.insert("baseline".into(), Value::Null);
     if let Some(scenario) = obj.get_mut("scenario").and_then(Value::as_object_mut) {
-        let hash = scenario
-            .get("file")
-            .and_then(|f| serde_json::from_value(f.clone()).ok())
-            .map(|f| super::ScenarioInfo::hash_of(&f))
-            .unwrap_or_default();
-        scenario.insert("hash".into(), hash.into());
-    }
-    let judged = obj.get("verdict").filter(|v| !v.is_null()).cloned();
-    let expect = obj.get("scenario").and_then(|s| s.get("file")).and_then(|f| f.get("expect")).cloned();
-    if let (Some(verdict), Ok(expect)) = (judged, serde_json::from_value(expect.unwrap_or(Value::Null))) {
-        if let Ok(verdict) = serde_json::from_value(verdict) {
-            let expectations = crate::judge::expectations(Option::as_ref(&expect), &verdict);
-            obj.insert("expectations".into(), serde_json::to_value(expectations).expect("plain data"));
-        }
+        scenario.insert("hash".into(), "".into());
     }
 }
 

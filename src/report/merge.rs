@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use sha2::Digest;
 
-use super::{Report, RunStatus, ScenarioInfo, decide, summarize};
+use super::{Report, RunStatus, decide, summarize};
 use crate::api::Endpoint;
 use crate::record::{EventKind, Hist, PhaseRecord, Record, SecondEndpoint, SecondRecord};
 
@@ -291,7 +291,6 @@ pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
         verdict,
         expectations,
         record,
-        scenario: ScenarioInfo { ..base.scenario.clone() },
         ..base.clone()
     };
     merged.outcome = decide(&merged);
