@@ -86,6 +86,11 @@ fn two_shards_merged_are_judged_as_one_run() {
     let m = report::read_json(&merged.join("report.json")).unwrap();
     assert_eq!(m.outcome.conclusion, Conclusion::Failed);
     assert_eq!(severity(&merged), unsharded, "the same severity as the unsharded run: {stdout}");
+    let rate = |d: &Path| {
+        let r = report::read_json(&d.join("report.json")).unwrap();
+        r.phases.iter().find(|p| p.name == "dap-killed").map(|p| (p.requests, p.error_rate_pct)).unwrap()
+    };
+    eprintln!("dap-killed (requests, error %): unsharded {:?}, merged {:?}", rate(&whole), rate(&merged));
     let requests =
         |d: &Path| report::read_json(&d.join("report.json")).unwrap().phases.iter().map(|p| p.requests).sum::<u64>();
     let shards = requests(&dir.join("shards/shard-0")) + requests(&dir.join("shards/shard-1"));
