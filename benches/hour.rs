@@ -93,7 +93,12 @@ fn hour(c: &mut Criterion) {
     let report = Report {
         schema_version: report::SCHEMA_VERSION,
         tool: Tool::current(),
-        scenario: ScenarioInfo { name: scenario.name, path: "hour.toml".into(), file: scenario.file },
+        scenario: ScenarioInfo {
+            name: scenario.name,
+            path: "hour.toml".into(),
+            hash: ScenarioInfo::hash_of(&scenario.file),
+            file: scenario.file,
+        },
         target: TargetInfo {
             url: "http://127.0.0.1:8080".into(),
             telemetry: None,
@@ -104,6 +109,11 @@ fn hour(c: &mut Criterion) {
         started_at: "2026-11-29T10:00:00Z".into(),
         duration_s: HOUR as f64,
         status: RunStatus::Completed,
+        outcome: report::Outcome::UNDECIDED,
+        errors: Vec::new(),
+        run_id: "hour".into(),
+        shard: None,
+        baseline: None,
         phases: report::summarize(&record),
         verdict: Some(verdict),
         expectations: Vec::new(),

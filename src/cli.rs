@@ -7,14 +7,20 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use crate::report::Format;
+pub use crate::report::{Format, Tolerance};
 
-/// Exit codes, a contract shared with CI scripts.
+/// Exit codes, a contract shared with CI scripts: `run` and `merge` exit with their report's outcome, `compare` with
+/// the comparison. The README's table is this text (a test keeps them equal).
 pub const EXIT_CODES: &str = "\
 Exit codes:
-  0  the run completed and every expectation held
-  1  a threshold or expectation failed (the CI gate)
-  2  usage, scenario or harness error (nothing was judged)";
+  0  passed: every expectation held (without [expect]: no incident, every check passed),
+     no baseline regression; or observed: [expect] incident = \"any\" reports what it saw
+     and gates nothing
+  1  failed: an expectation broke, an incident or failed check without [expect], or a
+     regression past a tolerance
+  2  error: bad usage or scenario, a fault that failed to inject or roll back, a signal
+     that could not be measured, reports that do not compare or merge, an output that
+     would overwrite another file; or the run was interrupted";
 
 /// spacetime-drill: load and chaos drills for the SpaceTime API, judged against its incident runbook.
 #[derive(Debug, Parser)]
@@ -43,7 +49,7 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare a report with a baseline report: exit 1 when a change exceeds a tolerance, 2 when they do not compare.
     Compare(CompareArgs),
-    /// Merge the reports of one scenario's shards into one report, exactly (histograms added, counts summed).
+    /// Merge one drill's shard reports exactly (histograms added, counts summed), judge it, exit as `run` does.
     Merge(MergeArgs),
     /// Internal: the run's watchdog (`--journal`) or a fault's holder process (`--hold`).
     #[command(hide = true)]
@@ -122,6 +128,9 @@ pub struct RunArgs {
     /// Compare the finished run with this baseline report as `compare` does; a regression makes the run exit 1.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
+    /// Tolerances of the `--baseline` comparison; each flag overrides the scenario's `[baseline]`.
+    #[command(flatten)]
+    pub tolerance: Tolerance,
     /// Run the I-th of N equal shares of the load (`I/N`, 0-based): the arrival rate is divided by N, and the
     /// timeline's faults run only on shard 0, so N machines together drive the scenario once. Merge the shards'
     /// reports with `merge`.
@@ -184,6 +193,9 @@ pub struct ReportArgs {
     /// Directory to write into; default: the report's own directory.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Overwrite files this command did not write (the input itself, or another run's reports).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -192,32 +204,22 @@ pub struct CompareArgs {
     pub baseline: PathBuf,
     /// The report to judge against it.
     pub current: PathBuf,
+    /// Tolerances; each flag overrides the current report's scenario `[baseline]`, which overrides the default.
     #[command(flatten)]
     pub tolerance: Tolerance,
-}
-
-/// How much worse than the baseline a figure may get. A p95 regression must exceed both the relative and the
-/// absolute tolerance, so neither a few microseconds on a fast endpoint nor noise on a slow one fails a gate.
-#[derive(Debug, Clone, Args)]
-pub struct Tolerance {
-    /// Allowed p95 increase, percent of the baseline's p95.
-    #[arg(long, default_value_t = 10.0)]
-    pub p95_pct: f64,
-    /// Allowed p95 increase, milliseconds.
-    #[arg(long, default_value_t = 5.0)]
-    pub p95_ms: f64,
-    /// Allowed error-rate increase, percentage points.
-    #[arg(long, default_value_t = 0.5)]
-    pub error_points: f64,
-    /// Allowed drop of the median FPS, frames per second.
-    #[arg(long, default_value_t = 3.0)]
-    pub fps_drop: f64,
+    /// Show only the figures that regressed.
+    #[arg(long)]
+    pub regressions_only: bool,
+    /// Print a Markdown table (for a CI job summary, e.g. `>> $GITHUB_STEP_SUMMARY`) instead of plain text.
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The shard reports (`report.json` files of one scenario).
-    #[arg(required = true, num_args = 2..)]
+    /// The shard reports: `report.json` files, directories (every `report.json` under them), or glob patterns
+    /// (`'/reports/*/report.json'`, expanded here, so no shell is needed).
+    #[arg(required = true)]
     pub reports: Vec<PathBuf>,
     /// Directory for the merged report.
     #[arg(long)]
@@ -225,6 +227,9 @@ pub struct MergeArgs {
     /// Formats to write (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "json")]
     pub format: Vec<Format>,
+    /// Overwrite files this command did not write (an input, or another run's reports in `--out`).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

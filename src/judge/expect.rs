@@ -12,20 +12,28 @@ use crate::scenario::Expect;
 use super::Verdict;
 use super::finding::{Incident, UnknownIncident};
 
-/// What a run must show: `healthy`, or a runbook incident class. Written as one string in a scenario.
+/// What a run must show: `healthy`, a runbook incident class, or `any` (observe only). Written as one string in a
+/// scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Expected {
-    /// A gate: no phase has an incident and every verification check passes.
+    /// A gate: no phase has an incident and every verification check passes. Also what a scenario without
+    /// `[expect]` is held to, as a CI gate would be.
     Healthy,
     Incident(Incident),
+    /// Observe only (a game day, an exploration): whatever the run shows is reported, nothing is gated.
+    Any,
 }
 
 impl TryFrom<String> for Expected {
     type Error = UnknownIncident;
 
     fn try_from(s: String) -> Result<Self, Self::Error> {
-        if s == "healthy" { Ok(Self::Healthy) } else { s.parse().map(Self::Incident) }
+        match s.as_str() {
+            "healthy" => Ok(Self::Healthy),
+            "any" => Ok(Self::Any),
+            _ => s.parse().map(Self::Incident),
+        }
     }
 }
 
@@ -33,6 +41,7 @@ impl From<Expected> for String {
     fn from(e: Expected) -> String {
         match e {
             Expected::Healthy => "healthy".into(),
+            Expected::Any => "any".into(),
             Expected::Incident(i) => i.to_string(),
         }
     }
@@ -62,6 +71,13 @@ fn list<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
     if v.is_empty() { "none".into() } else { v.join(", ") }
 }
 
+/// The expectations of a scenario's `[expect]`, or without one, `healthy`: a gate written without `[expect]` must
+/// not pass on an outage.
+pub fn expectations(expect: Option<&Expect>, verdict: &Verdict) -> Vec<CheckResult> {
+    let healthy = Expect { incident: Some(Expected::Healthy), ..Expect::default() };
+    check(expect.unwrap_or(&healthy), verdict)
+}
+
 /// Check every stated expectation against `verdict`; an expectation left out is not checked.
 pub fn check(expect: &Expect, verdict: &Verdict) -> Vec<CheckResult> {
     let mut out = Vec::new();
@@ -85,6 +101,10 @@ pub fn check(expect: &Expect, verdict: &Verdict) -> Vec<CheckResult> {
         Some(Expected::Incident(i)) => {
             out.push(CheckResult::new("incident", verdict.worst_of(i).is_some(), seen.clone(), i.name()));
             Some(i)
+        }
+        Some(Expected::Any) => {
+            out.push(CheckResult::new("incident", true, seen.clone(), "any (observe only)"));
+            None
         }
         None => None,
     };
@@ -239,8 +259,25 @@ mod tests {
     }
 
     #[test]
+    fn without_expect_a_run_must_be_healthy_and_any_only_observes() {
+        let verdict = judge(&dap_drill(false), &Profile::default());
+        let none = expectations(None, &verdict);
+        assert_eq!(none.len(), 1);
+        assert_eq!((none[0].name.as_str(), none[0].passed), ("healthy", false));
+        assert!(none[0].measured.contains("fault: high_error_rate P1"), "{}", none[0].measured);
+        let clean = judge(&timeline().phase("steady", 20, healthy).build(), &Profile::default());
+        assert!(expectations(None, &clean).iter().all(|r| r.passed));
+        let any = Expect { incident: Some(Expected::Any), ..Expect::default() };
+        let observed = expectations(Some(&any), &verdict);
+        assert_eq!(observed.len(), 1);
+        assert!(observed[0].passed && observed[0].measured.contains("high_error_rate P1"), "{observed:?}");
+    }
+
+    #[test]
     fn expected_reads_healthy_or_an_incident_class() {
         assert_eq!(Expected::try_from("healthy".to_owned()).unwrap(), Expected::Healthy);
+        assert_eq!(Expected::try_from("any".to_owned()).unwrap(), Expected::Any);
+        assert_eq!(String::from(Expected::Any), "any");
         let e = Expected::try_from("high_error_rate".to_owned()).unwrap();
         assert_eq!(String::from(e), "high_error_rate");
         assert!(Expected::try_from("hihg_error_rate".to_owned()).is_err());

@@ -58,8 +58,8 @@ impl fmt::Display for Incident {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown incident {0:?} (one of: healthy, {names}){hint}", names = Incident::ALL.map(Incident::name).join(", "),
-    hint = crate::scenario::closest(.0, Incident::ALL.map(Incident::name).into_iter().chain(["healthy"]))
+#[error("unknown incident {0:?} (one of: healthy, any, {names}){hint}", names = Incident::ALL.map(Incident::name).join(", "),
+    hint = crate::scenario::closest(.0, Incident::ALL.map(Incident::name).into_iter().chain(["healthy", "any"]))
         .map(|n| format!("; did you mean {n:?}?")).unwrap_or_default())]
 pub struct UnknownIncident(pub String);
 

@@ -10,6 +10,8 @@
 mod checks;
 mod expect;
 mod finding;
+#[cfg(test)]
+mod fps_tests;
 mod input;
 mod profile;
 mod record;
@@ -25,11 +27,11 @@ use crate::record::{Event, EventKind};
 use serde::{Deserialize, Serialize};
 
 pub use checks::{Check, CheckState};
-pub use expect::{CheckResult, Expected, check};
+pub use expect::{CheckResult, Expected, check, expectations};
 pub use finding::{Cmp, Evidence, Finding, Incident, Severity, UnknownIncident, UnknownSeverity};
 pub use input::{EndpointSecond, FaultSpan, PhaseSpan, Run, Second, StatusProbe};
 pub use profile::{Problem, Profile, Thresholds};
-pub use record::{fault_spans, run_from_record};
+pub use record::{fault_spans, judge_record, run_from_record};
 pub use timeline::{Detection, FaultVerdict, Recovery, Transition, WindowVerdict};
 
 use stats::Stats;

@@ -110,9 +110,20 @@ profile! {
     /// ... and the median of the per-second mean FPS is at least this. Decision: 88 (2 % under the 90 Hz target).
     /// Default 88.
     fps_median: f64 = 88.0, fps;
-    /// Incident 3 step 4, "Expected FPS: 90. If FPS < 90, Godot is struggling": a median FPS below this is added to a
-    /// slow-responses finding as evidence; it never raises the incident alone. Default 90.
+    /// Incident 3 step 4, "Expected FPS: 90. If FPS < 90, Godot is struggling" (RUNBOOK_INCIDENT_RESPONSE.md lines
+    /// 787-788): a median FPS below this is added to a slow-responses finding as evidence. Default 90.
     fps_target: f64 = 90.0, fps;
+    /// Incident 3 from FPS alone, P2: the median of a window's per-second mean FPS below this. The contract's alert
+    /// "FPS dropped below 85" (spacetime-api.md line 70; "alerts at ... FPS < 85", line 79): the service pages at it,
+    /// so for this VR service it is a performance incident whether or not HTTP latency moved, and P2 is the runbook's
+    /// "Performance degraded but functional" (line 105). Default 85.
+    fps_alert: f64 = 85.0, fps;
+    /// ... P1 below this: half the 90 FPS target (line 787), the runbook's P1 "Significant performance degradation"
+    /// (line 78). Default 45.
+    fps_p1: f64 = 45.0, fps;
+    /// FPS must be below `fps_alert` for this many consecutive windows before it is an incident, so one frame hitch
+    /// (a GC pause, a scene load) never pages anyone. Default 2.
+    fps_windows: u32 = 2, count;
 
     /// Incident 4 is P1 "if all auth failing". Decision: "all" = at least this percent of requests got 401.
     /// Default 95.
@@ -180,6 +191,7 @@ impl Profile {
             ("scene_some_pct", self.scene_some_pct, "scene_all_pct", self.scene_all_pct),
             ("disk_warn_pct", self.disk_warn_pct, "disk_p2_pct", self.disk_p2_pct),
             ("disk_p2_pct", self.disk_p2_pct, "disk_p1_pct", self.disk_p1_pct),
+            ("fps_p1", self.fps_p1, "fps_alert", self.fps_alert),
         ];
         for (low, lv, high, hv) in bands {
             if lv >= hv {

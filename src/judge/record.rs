@@ -5,8 +5,29 @@
 
 use crate::api::Endpoint;
 use crate::record::{Event, EventKind, Record, SecondRecord};
+use crate::scenario::ScenarioFile;
 
+use super::expect::{CheckResult, expectations};
 use super::input::{EndpointSecond, FaultSpan, PhaseSpan, Run, Second, StatusProbe};
+use super::{Verdict, judge};
+
+/// Judge `record` with the scenario's `[thresholds]` and `[expect]` (without one, `healthy`), and add the verdict's
+/// detections, recoveries and severity changes to its event log, kept in time order. The one way a record is judged:
+/// `run` calls it on what it recorded, `merge` on the shards' records added up. `memory_limit_mb` is the host's
+/// memory for a local target.
+pub fn judge_record(
+    record: &mut Record,
+    file: &ScenarioFile,
+    memory_limit_mb: Option<f64>,
+) -> (Verdict, Vec<CheckResult>) {
+    let spans = fault_spans(&record.events);
+    let run = run_from_record(record, &spans, memory_limit_mb);
+    let verdict = judge(&run, &file.thresholds.resolve());
+    let expectations = expectations(file.expect.as_ref(), &verdict);
+    record.events.extend(verdict.events());
+    record.events.sort_by(|a, b| a.t.total_cmp(&b.t));
+    (verdict, expectations)
+}
 
 /// The per-second rows keep 2 significant digits (see `record::second`); expanding at that precision is exact.
 const SECOND_SIGFIG: u8 = 2;

@@ -94,6 +94,7 @@ pub fn windows(run: &Run, down: &[bool], p: &Profile) -> Vec<WindowVerdict> {
     let (len, step) = (seconds(p.window), seconds(p.step));
     let mut out = Vec::new();
     let mut raw: Vec<Vec<Finding>> = Vec::new();
+    let mut raw_fps: Vec<Option<Finding>> = Vec::new();
     for start in (0..run.seconds.len().saturating_sub(len - 1)).step_by(step) {
         let secs = &run.seconds[start..start + len];
         let stats = Stats::of(secs.iter().zip(down[start..start + len].iter().copied()));
@@ -102,15 +103,43 @@ pub fn windows(run: &Run, down: &[bool], p: &Profile) -> Vec<WindowVerdict> {
         let trailing =
             &memory[memory.partition_point(|m| m.0 < from)..memory.partition_point(|m| m.0 < f64::from(end_s))];
         let findings = rules::evaluate(&stats, trailing, limit, p);
-        let healthy = findings.is_empty() && !checks::verification(&stats, p).iter().any(Check::failed);
+        let fps = rules::low_fps(&stats, p);
+        let healthy =
+            findings.is_empty() && fps.is_none() && !checks::verification(&stats, p).iter().any(Check::failed);
         let phase = Some(secs[0].phase).filter(|&ph| secs.iter().all(|s| s.phase == ph));
         raw.push(findings);
+        raw_fps.push(fps);
         out.push(WindowVerdict { start_s, end_s, phase, incidents: Vec::new(), healthy });
     }
     for (i, w) in out.iter_mut().enumerate() {
-        w.incidents = held(&raw, i, p);
+        w.incidents = with_fps(held(&raw, i, p), held_fps(&raw_fps, i, p));
     }
     out
+}
+
+/// The FPS finding of window `i` when the `fps_windows` windows up to it all had one, at the mildest severity.
+fn held_fps(raw: &[Option<Finding>], i: usize, p: &Profile) -> Option<Finding> {
+    let n = p.fps_windows.max(1) as usize;
+    let run = raw.get((i + 1).checked_sub(n)?..=i)?;
+    run.iter().map(Option::as_ref).collect::<Option<Vec<&Finding>>>()?.into_iter().max_by_key(|f| f.severity).cloned()
+}
+
+/// Add an FPS finding to a window's incidents: Incident 3 once, at the worse of its latency and FPS severities,
+/// the worse one's evidence first.
+fn with_fps(mut incidents: Vec<Finding>, fps: Option<Finding>) -> Vec<Finding> {
+    let Some(fps) = fps else { return incidents };
+    match incidents.iter_mut().find(|f| f.incident == fps.incident) {
+        Some(slow) if fps.severity.is_worse_than(slow.severity) => {
+            let latency = std::mem::replace(slow, fps);
+            slow.evidence.extend(latency.evidence);
+        }
+        Some(slow) => slow.evidence.extend(fps.evidence),
+        None => {
+            incidents.push(fps);
+            incidents.sort_by_key(|f| f.incident);
+        }
+    }
+    incidents
 }
 
 /// The findings of window `i` that also fired in the windows before it, as many as each incident requires.

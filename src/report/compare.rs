@@ -3,22 +3,8 @@
 
 use std::fmt::Write as _;
 
-use clap::Parser;
-
 use super::{Percentiles, PhaseSummary, Report};
-pub use crate::cli::Tolerance;
-
-impl Default for Tolerance {
-    /// The command line's defaults, so `compare` and `run --baseline` can never gate differently.
-    fn default() -> Self {
-        #[derive(Parser)]
-        struct Defaults {
-            #[command(flatten)]
-            tolerance: Tolerance,
-        }
-        Defaults::parse_from(["compare"]).tolerance
-    }
-}
+pub use crate::scenario::Tolerance;
 
 /// Why two reports do not compare.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -58,13 +44,13 @@ impl Comparison {
         self.regressions().next().is_some()
     }
 
-    /// The table `compare` prints, then one line per regression naming the figure.
-    pub fn render(&self) -> String {
+    /// The table `compare` prints (only the regressed rows with `regressions_only`), then one line per regression.
+    pub fn render(&self, regressions_only: bool) -> String {
         let mut out = format!(
             "{:<14} {:<18} {:<15} {:>10} {:>10} {:>10}\n",
             "phase", "endpoint", "metric", "baseline", "current", "change"
         );
-        for d in &self.deltas {
+        for d in self.deltas.iter().filter(|d| d.regressed || !regressions_only) {
             let _ = writeln!(
                 out,
                 "{:<14} {:<18} {:<15} {:>10.2} {:>10.2} {:>+10.2}{}",
@@ -78,14 +64,51 @@ impl Comparison {
             );
         }
         for d in self.regressions() {
-            let name = d.metric.trim_end_matches("_ms").trim_end_matches("_pct");
+            let _ = writeln!(out, "regression: {}", d.describe());
+        }
+        out
+    }
+
+    /// The same as a Markdown table, for a CI job summary or a PR comment: a headline, then the rows.
+    pub fn render_markdown(&self, regressions_only: bool) -> String {
+        let n = self.regressions().count();
+        let mut out = if n == 0 {
+            "**Baseline: no regression**\n\n".to_string()
+        } else {
+            format!("**Baseline: {n} regression{}**\n\n", if n == 1 { "" } else { "s" })
+        };
+        let rows: Vec<&Delta> = self.deltas.iter().filter(|d| d.regressed || !regressions_only).collect();
+        if rows.is_empty() {
+            return out;
+        }
+        out.push_str(
+            "| phase | endpoint | metric | baseline | current | change | |\n|---|---|---|---:|---:|---:|---|\n",
+        );
+        for d in rows {
             let _ = writeln!(
                 out,
-                "regression: {name} of {} in phase {} went from {:.2} to {:.2}",
-                d.endpoint, d.phase, d.baseline, d.current
+                "| {} | {} | {} | {:.2} | {:.2} | {:+.2} | {} |",
+                super::markdown::cell(&d.phase),
+                super::markdown::cell(&d.endpoint),
+                d.metric,
+                d.baseline,
+                d.current,
+                d.current - d.baseline,
+                if d.regressed { "❌ regressed" } else { "" }
             );
         }
         out
+    }
+}
+
+impl Delta {
+    /// `p95 of all in phase baseline went from 20.10 to 31.00`.
+    pub fn describe(&self) -> String {
+        let name = self.metric.trim_end_matches("_ms").trim_end_matches("_pct");
+        format!(
+            "{name} of {} in phase {} went from {:.2} to {:.2}",
+            self.endpoint, self.phase, self.baseline, self.current
+        )
     }
 }
 
@@ -96,12 +119,12 @@ fn latency(out: &mut Vec<Delta>, row: (&str, &str), b: Option<Percentiles>, c: O
     };
     push("p50_ms", b.p50, c.p50, false);
     let rise = c.p95 - b.p95;
-    push("p95_ms", b.p95, c.p95, rise > b.p95 * t.p95_pct / 100.0 && rise > t.p95_ms);
+    push("p95_ms", b.p95, c.p95, rise > b.p95 * t.p95_pct() / 100.0 && rise > t.p95_ms());
     push("p99_ms", b.p99, c.p99, false);
 }
 
 fn errors(out: &mut Vec<Delta>, row: (&str, &str), b: f64, c: f64, t: &Tolerance) {
-    let regressed = c - b > t.error_points;
+    let regressed = c - b > t.error_points();
     out.push(Delta {
         phase: row.0.into(),
         endpoint: row.1.into(),
@@ -129,7 +152,7 @@ fn phase(out: &mut Vec<Delta>, b: &PhaseSummary, c: &PhaseSummary, t: &Tolerance
     latency(out, row, b.latency_ms, c.latency_ms, t);
     errors(out, row, b.error_rate_pct, c.error_rate_pct, t);
     if let (Some(bf), Some(cf)) = (b.fps, c.fps) {
-        let regressed = bf.median - cf.median > t.fps_drop;
+        let regressed = bf.median - cf.median > t.fps_drop();
         out.push(Delta {
             phase: b.name.clone(),
             endpoint: "telemetry".into(),

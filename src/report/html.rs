@@ -29,7 +29,8 @@ pub fn render_html(report: &Report, w: &mut dyn Write) -> anyhow::Result<()> {
     let _ = write!(
         h,
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{name} — spacetime-drill</title>\
-         <style>{STYLE}</style></head><body><h1>{name}</h1><p>{}started {} · {:.1} s · target {}{} · {} {}</p>",
+         <meta name=spacetime-drill-run content=\"{}\"><style>{STYLE}</style></head><body><h1>{name}</h1><p>{}started {} · {:.1} s · target {}{} · {} {}</p>",
+        esc(&report.run_id),
         report.scenario.file.description.as_deref().map(|d| format!("{} · ", esc(d))).unwrap_or_default(),
         esc(&report.started_at),
         report.duration_s,
@@ -38,10 +39,17 @@ pub fn render_html(report: &Report, w: &mut dyn Write) -> anyhow::Result<()> {
         esc(&report.tool.name),
         esc(&report.tool.version),
     );
-    let cls = if words::passed(report) { "pass" } else { "fail" };
+    let cls = if report.outcome.conclusion.ok() { "pass" } else { "fail" };
     let _ = write!(h, "<p class=\"verdict {cls}\" id=verdict>{}</p>", esc(&words::headline(report)));
     if report.target.insecure {
         let _ = write!(h, "<p class=\"verdict fail\">{}</p>", esc(super::INSECURE));
+    }
+    if !report.outcome.reasons.is_empty() {
+        h.push_str("<ul id=reasons>");
+        for r in &report.outcome.reasons {
+            let _ = write!(h, "<li>{}</li>", esc(r));
+        }
+        h.push_str("</ul>");
     }
     if let Some(v) = &report.verdict {
         verdict(&mut h, v);

@@ -1,11 +1,25 @@
 //! `report.json`: the canonical, versioned form every other renderer and `compare`/`merge` read back.
+//!
+//! Readers accept the current [`SCHEMA_VERSION`] and the one before it, migrated on read, so a baseline stored by
+//! the previous release still gates the next one; a newer report is refused naming the version it needs. A report is
+//! also checked for numbers no run writes (a negative or astronomically long duration), so a hostile or corrupt file
+//! is an error with its name, never a panic in a renderer.
 
 use std::path::Path;
 
 use anyhow::Context;
+use serde_json::Value;
+use sha2::Digest;
 
 use super::render::write_atomically;
-use super::{Report, SCHEMA_VERSION};
+use super::{Outcome, Report, SCHEMA_VERSION, ScenarioInfo, decide};
+use crate::record::EventKind;
+
+/// The oldest schema this build migrates.
+pub const OLDEST_READ: u32 = SCHEMA_VERSION - 1;
+
+/// Longest time a report may span, seconds (ten years): past it a time is corrupt, not long.
+const MAX_SECONDS: f64 = 10.0 * 365.0 * 86_400.0;
 
 /// Write atomically (temp file + rename) so a reader or a crash never leaves half a report.
 pub fn write_json(report: &Report, path: &Path) -> anyhow::Result<()> {
@@ -24,13 +38,85 @@ pub fn schema() -> String {
 
 pub fn read_json(path: &Path) -> anyhow::Result<Report> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    let version = v.get("schema_version").and_then(|v| v.as_u64());
-    anyhow::ensure!(
-        version == Some(u64::from(SCHEMA_VERSION)),
-        "{}: schema_version {version:?} is not the {SCHEMA_VERSION} this build reads; re-run with a matching spacetime-drill",
-        path.display()
-    );
-    serde_json::from_value(v).with_context(|| format!("{} is not a spacetime-drill report", path.display()))
+    parse_json(&text).with_context(|| format!("{} is not a report this build reads", path.display()))
+}
+
+/// Parse a report of the current or the previous schema version (migrated to the current one) and check it.
+pub fn parse_json(text: &str) -> anyhow::Result<Report> {
+    let mut v: Value = serde_json::from_str(text).context("not JSON")?;
+    let version = v.get("schema_version").and_then(Value::as_u64);
+    let supported = format!("this build reads schema_version {OLDEST_READ} and {SCHEMA_VERSION}");
+    let report = match version {
+        Some(n) if n == u64::from(SCHEMA_VERSION) => {
+            serde_json::from_value(v).context("not a spacetime-drill report")?
+        }
+        Some(n) if n == u64::from(OLDEST_READ) => {
+            add_v3_fields(&mut v);
+            let mut r: Report = serde_json::from_value(v).context("not a spacetime-drill report")?;
+            r.schema_version = SCHEMA_VERSION;
+            r.scenario.hash = ScenarioInfo::hash_of(&r.scenario.file);
+            // Judged again from the stored verdict: a run without `[expect]` now expects healthy.
+            if let Some(verdict) = &r.verdict {
+                r.expectations = crate::judge::expectations(r.scenario.file.expect.as_ref(), verdict);
+            }
+            r.outcome = decide(&r);
+            r
+        }
+        Some(n) if n > u64::from(SCHEMA_VERSION) => {
+            anyhow::bail!("schema_version {n} is newer than {supported}: read it with a spacetime-drill that reads {n}")
+        }
+        Some(n) => anyhow::bail!("schema_version {n} is older than {supported}; re-run the drill to get a new report"),
+        None => anyhow::bail!("no schema_version: not a spacetime-drill report"),
+    };
+    check(&report)?;
+    Ok(report)
+}
+
+/// Schema 2 → 3, the fields 3 added, as far as the JSON alone fills them (the rest is derived once the report is
+/// read). Harness errors were not stored, but every failed injection or rollback is in the event log.
+fn add_v3_fields(v: &mut Value) {
+    let errors: Vec<Value> = v["record"]["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| match serde_json::from_value::<EventKind>(e.clone()) {
+            Ok(EventKind::FaultFailed { fault, error }) => Some(format!("fault {fault} failed: {error}").into()),
+            _ => None,
+        })
+        .collect();
+    let Some(obj) = v.as_object_mut() else { return };
+    // Schema 2 had no run id: one derived from when and what ran tells two runs apart, and one report given twice not.
+    let started = obj.get("started_at").and_then(Value::as_str).unwrap_or_default();
+    let name = obj.get("scenario").and_then(|s| s.get("name")).and_then(Value::as_str).unwrap_or_default();
+    let digest = sha2::Sha256::digest(format!("{started} {name}"));
+    let run_id: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    obj.insert("run_id".into(), run_id.into());
+    obj.insert("errors".into(), errors.into());
+    obj.insert("outcome".into(), serde_json::to_value(Outcome::UNDECIDED).expect("plain data"));
+    obj.insert("shard".into(), Value::Null);
+    obj.insert("baseline".into(), Value::Null);
+    if let Some(scenario) = obj.get_mut("scenario").and_then(Value::as_object_mut) {
+        scenario.insert("hash".into(), "".into());
+    }
+}
+
+/// Times a run writes are finite, non-negative and shorter than [`MAX_SECONDS`].
+fn check(r: &Report) -> anyhow::Result<()> {
+    let bad = |what: &str, t: f64| -> anyhow::Result<()> {
+        anyhow::ensure!(
+            t.is_finite() && (0.0..=MAX_SECONDS).contains(&t),
+            "{what} {t:?} is not a time in seconds (0 to {MAX_SECONDS}); the file is corrupt"
+        );
+        Ok(())
+    };
+    bad("duration_s", r.duration_s)?;
+    for e in &r.record.events {
+        bad("an event's t", e.t)?;
+    }
+    for p in &r.record.phases {
+        for t in [p.started, p.ended].into_iter().flatten() {
+            bad(&format!("phase {:?}'s start or end", p.name), t)?;
+        }
+    }
+    Ok(())
 }

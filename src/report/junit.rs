@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
-use super::{Report, RunStatus};
+use super::words;
+use super::{Conclusion, Report};
 use crate::judge::{Check, CheckState};
 
 fn failed(message: String, description: String) -> TestCaseStatus {
@@ -38,19 +39,37 @@ fn check_case(phase: &str, c: &Check) -> TestCase {
     case(&format!("phase.{phase}"), &c.name, status)
 }
 
-pub fn render_junit(report: &Report, w: &mut dyn Write) -> anyhow::Result<()> {
-    let mut suite = TestSuite::new(report.scenario.name.as_str());
-    suite.set_time(Duration::from_secs_f64(report.duration_s.max(0.0)));
-    if report.target.insecure {
-        suite.add_property(quick_junit::Property::new("tls", super::INSECURE));
-    }
-    let completed = match report.status {
-        RunStatus::Completed => TestCaseStatus::success(),
-        RunStatus::Interrupted => {
-            failed("the run was interrupted".into(), "stopped early; the phases reached are reported".into())
+/// The run's own case: its outcome, as a failure (failed) or an error (harness error, interrupted), with the
+/// headline as message and the reasons as description, so a CI's test view agrees with the exit code.
+fn outcome_case(report: &Report) -> TestCase {
+    let kind = match report.outcome.conclusion {
+        Conclusion::Passed | Conclusion::Observed => None,
+        Conclusion::Failed => Some(NonSuccessKind::Failure),
+        Conclusion::Error | Conclusion::Interrupted => Some(NonSuccessKind::Error),
+    };
+    let status = match kind {
+        None => TestCaseStatus::success(),
+        Some(kind) => {
+            let mut s = TestCaseStatus::non_success(kind);
+            s.set_message(words::headline(report)).set_description(report.outcome.reasons.join("\n"));
+            s
         }
     };
-    suite.add_test_case(case("run", "completed", completed));
+    case("run", "outcome", status)
+}
+
+pub fn render_junit(report: &Report, w: &mut dyn Write) -> anyhow::Result<()> {
+    let mut suite = TestSuite::new(report.scenario.name.as_str());
+    // A corrupt or hostile duration (huge, negative, NaN) is left out rather than allowed to panic the conversion.
+    if let Ok(time) = Duration::try_from_secs_f64(report.duration_s) {
+        suite.set_time(time);
+    }
+    suite.add_property(("run_id", report.run_id.as_str()));
+    if report.target.insecure {
+        suite.add_property(("tls", super::INSECURE));
+    }
+    suite.add_property(("outcome", words::headline(report).as_str()));
+    suite.add_test_case(outcome_case(report));
     for p in report.verdict.iter().flat_map(|v| &v.phases) {
         suite.add_test_cases(p.checks.iter().map(|c| check_case(&p.name, c)));
     }

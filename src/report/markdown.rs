@@ -13,10 +13,17 @@ pub(super) fn cell(s: &str) -> String {
 
 pub fn render_summary(report: &Report, w: &mut dyn Write) -> anyhow::Result<()> {
     let mut m = String::new();
+    let _ = writeln!(m, "<!-- spacetime-drill run {} -->", report.run_id);
     let _ = writeln!(m, "## spacetime-drill: {}\n", cell(&report.scenario.name));
     let _ = writeln!(m, "**{}**\n", words::headline(report));
     if report.target.insecure {
         let _ = writeln!(m, "**{}**\n", super::INSECURE);
+    }
+    for r in &report.outcome.reasons {
+        let _ = writeln!(m, "- {}", cell(r));
+    }
+    if !report.outcome.reasons.is_empty() {
+        m.push('\n');
     }
     let _ = writeln!(
         m,

@@ -1,21 +1,48 @@
-//! Shard reports merged exactly: the histograms add, the counters sum, per-second rows line up by their second
-//! (shards share a start time via `run --start-at`), so the merged percentiles are those one machine recording
-//! every sample would have reported. The verdict is not merged: it is judged again on the merged record.
+//! Shard reports merged exactly, then judged: the histograms add, the counters sum (checked, never wrapped), per-second
+//! rows line up by their second (shards share a start time via `run --start-at`), so the merged percentiles are those
+//! one machine recording every sample would have reported. The merged record is judged again by the same pure judge
+//! with the thresholds and `[expect]` the reports carry, and its outcome decided as a run's is.
+//!
+//! Only the shards of one drill merge: the same scenario (by hash), the same endpoints and histogram bounds, each
+//! shard once, none missing. Anything else is a [`MergeError`] that names the report, never a silent sum.
 
 use std::collections::BTreeMap;
 
-use super::{Report, RunStatus, summarize};
-use crate::record::{Hist, PhaseRecord, Record, SecondEndpoint, SecondRecord};
+use sha2::Digest;
 
-/// Why shard reports cannot be merged.
+use super::{Report, RunStatus, decide, summarize};
+use crate::api::Endpoint;
+use crate::record::{EventKind, Hist, PhaseRecord, Record, SecondEndpoint, SecondRecord};
+
+/// Why shard reports cannot be merged (`report N` counts from 0, in the order given).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MergeError {
     #[error("nothing to merge")]
     Empty,
-    #[error("report {index} is of scenario {found:?}, not {expected:?}")]
-    Scenario { index: usize, expected: String, found: String },
+    #[error(
+        "report {index} is of another scenario ({found:?}, hash {found_hash:.12}) than report 0 ({expected:?}, hash {expected_hash:.12}): only shards of one drill merge"
+    )]
+    Scenario { index: usize, expected: String, found: String, expected_hash: String, found_hash: String },
     #[error("report {index} has phases {found:?}, not {expected:?}")]
     Phases { index: usize, expected: Vec<String>, found: Vec<String> },
+    #[error("reports {first} and {second} are the same report (run id {run_id}): each shard must be given once")]
+    SameRun { first: usize, second: usize, run_id: String },
+    #[error("reports {first} and {second} are both shard {index}/{count}: each shard must be given once")]
+    SameShard { first: usize, second: usize, index: u32, count: u32 },
+    #[error("shard {missing:?} of {count} missing: merge every shard of the run")]
+    MissingShard { missing: Vec<u32>, count: u32 },
+    #[error("report {index} is {found}, report 0 is {expected}: shards of one run share --shard I/N")]
+    ShardCount { index: usize, expected: String, found: String },
+    #[error(
+        "report {index} has requests on {found}, report 0 on {expected}: different endpoint sets (a different [load] mix?)"
+    )]
+    Endpoints { index: usize, expected: String, found: String },
+    #[error(
+        "report {index}: {what} histogram has bounds {found}, report 0 {expected}: written by an incompatible build"
+    )]
+    Bounds { index: usize, what: String, expected: String, found: String },
+    #[error("report {index}: {what} overflows when added; the counts are corrupt")]
+    Overflow { index: usize, what: String },
 }
 
 /// The per-second rows' precision (2 significant digits), as the recorder keeps them.
@@ -29,92 +56,243 @@ fn either(a: Option<f64>, b: Option<f64>, f: fn(f64, f64) -> f64) -> Option<f64>
     }
 }
 
-fn add_phase(into: &mut PhaseRecord, p: &PhaseRecord) {
-    for (a, b) in into.endpoints.iter_mut().zip(&p.endpoints) {
-        a.add(b);
-    }
-    into.fps.add(&p.fps);
-    into.late += p.late;
-    into.dropped += p.dropped;
-    into.started = either(into.started, p.started, f64::min);
-    into.ended = either(into.ended, p.ended, f64::max);
+/// Adds with the report index and what is added, for the error.
+struct Adder {
+    index: usize,
 }
 
-/// Rows of one second from several shards, in one: requests summed and histograms added. Every shard watches the
-/// same target, so FPS is averaged, the lowest FPS kept, and memory and disk take the highest reading (the worst).
-fn add_second(into: &mut SecondRecord, hists: &mut [Hist], s: &SecondRecord, shards: &mut u32) {
-    for ((a, b), h) in into.endpoints.iter_mut().zip(&s.endpoints).zip(hists.iter_mut()) {
-        a.count += b.count;
-        a.errors += b.errors;
-        for (x, y) in a.outcomes.iter_mut().zip(b.outcomes) {
-            *x += y;
+impl Adder {
+    fn count(&self, into: &mut u64, n: u64, what: &str) -> Result<(), MergeError> {
+        *into = into.checked_add(n).ok_or_else(|| MergeError::Overflow { index: self.index, what: what.into() })?;
+        Ok(())
+    }
+
+    fn counts(&self, into: &mut [u64], from: &[u64], what: &str) -> Result<(), MergeError> {
+        into.iter_mut().zip(from).try_for_each(|(a, &b)| self.count(a, b, what))
+    }
+
+    fn hist(&self, into: &mut Hist, from: &Hist, what: &str) -> Result<(), MergeError> {
+        let bounds = |h: &Hist| format!("{}..{} at {} digits", h.0.low(), h.0.high(), h.0.sigfig());
+        if bounds(into) != bounds(from) {
+            let (expected, found) = (bounds(into), bounds(from));
+            return Err(MergeError::Bounds { index: self.index, what: what.into(), expected, found });
         }
-        h.add(&b.latency.expand(SECOND_SIGFIG));
+        let overflow = || MergeError::Overflow { index: self.index, what: format!("{what} histogram") };
+        into.len().checked_add(from.len()).ok_or_else(overflow)?;
+        into.0.add(&from.0).map_err(|_| overflow())
     }
-    into.fps_min = either(into.fps_min, s.fps_min, f64::min);
-    if let Some(m) = s.fps_mean {
-        *shards += 1;
-        into.fps_mean = Some(into.fps_mean.unwrap_or(0.0) + (m - into.fps_mean.unwrap_or(0.0)) / f64::from(*shards));
+
+    fn phase(&self, into: &mut PhaseRecord, p: &PhaseRecord) -> Result<(), MergeError> {
+        for (e, (a, b)) in into.endpoints.iter_mut().zip(&p.endpoints).enumerate() {
+            let what = format!("phase {:?} endpoint {}", p.name, endpoint_name(e));
+            self.hist(&mut a.latency, &b.latency, &format!("{what} latency"))?;
+            self.hist(&mut a.service, &b.service, &format!("{what} service time"))?;
+            self.counts(&mut a.outcomes, &b.outcomes, &format!("{what} outcomes"))?;
+        }
+        self.hist(&mut into.fps, &p.fps, &format!("phase {:?} FPS", p.name))?;
+        self.count(&mut into.late, p.late, "late")?;
+        self.count(&mut into.dropped, p.dropped, "dropped")?;
+        into.started = either(into.started, p.started, f64::min);
+        into.ended = either(into.ended, p.ended, f64::max);
+        Ok(())
     }
-    into.memory_mb = either(into.memory_mb, s.memory_mb, f64::max);
-    into.disk_pct = either(into.disk_pct, s.disk_pct, f64::max);
-    into.status = into.status.take().or_else(|| s.status.clone());
+
+    /// Rows of one second from several shards, in one: requests summed and histograms added. Every shard watches
+    /// the same target, so FPS is averaged, the lowest FPS kept, and memory and disk take the highest (the worst).
+    fn second(&self, into: &mut Row, s: &SecondRecord) -> Result<(), MergeError> {
+        for (e, ((a, b), h)) in into.rec.endpoints.iter_mut().zip(&s.endpoints).zip(into.hists.iter_mut()).enumerate() {
+            let what = format!("second {} endpoint {}", s.t, endpoint_name(e));
+            self.count(&mut a.count, b.count, &what)?;
+            self.count(&mut a.errors, b.errors, &what)?;
+            self.counts(&mut a.outcomes, &b.outcomes, &what)?;
+            self.hist(h, &b.latency.expand(SECOND_SIGFIG), &what)?;
+        }
+        into.rec.fps_min = either(into.rec.fps_min, s.fps_min, f64::min);
+        if let Some(m) = s.fps_mean {
+            into.fps_readings += 1;
+            let mean = into.rec.fps_mean.unwrap_or(0.0);
+            into.rec.fps_mean = Some(mean + (m - mean) / f64::from(into.fps_readings));
+        }
+        into.rec.memory_mb = either(into.rec.memory_mb, s.memory_mb, f64::max);
+        into.rec.disk_pct = either(into.rec.disk_pct, s.disk_pct, f64::max);
+        into.rec.status = into.rec.status.take().or_else(|| s.status.clone());
+        Ok(())
+    }
 }
 
-fn merge_seconds(reports: &[Report]) -> Vec<SecondRecord> {
-    let mut rows: BTreeMap<u32, (SecondRecord, Vec<Hist>, u32)> = BTreeMap::new();
-    for s in reports.iter().flat_map(|r| &r.record.seconds) {
-        let (row, hists, shards) = rows.entry(s.t).or_insert_with(|| {
-            let mut empty = s.clone();
-            empty.endpoints = vec![SecondEndpoint::default(); s.endpoints.len()];
-            (empty.fps_min, empty.fps_mean, empty.memory_mb, empty.disk_pct, empty.status) =
-                (None, None, None, None, None);
-            (empty, vec![Hist::with_sigfig(SECOND_SIGFIG); s.endpoints.len()], 0)
-        });
-        add_second(row, hists, s, shards);
+fn endpoint_name(i: usize) -> String {
+    Endpoint::ALL.get(i).map_or_else(|| format!("#{i}"), |e| e.path().to_string())
+}
+
+/// A merged second being built.
+struct Row {
+    rec: SecondRecord,
+    hists: Vec<Hist>,
+    fps_readings: u32,
+}
+
+fn merge_seconds(reports: &[&Report]) -> Result<Vec<SecondRecord>, MergeError> {
+    let mut rows: BTreeMap<u32, Row> = BTreeMap::new();
+    for (index, r) in reports.iter().enumerate() {
+        for s in &r.record.seconds {
+            let row = rows.entry(s.t).or_insert_with(|| {
+                let mut rec = s.clone();
+                rec.endpoints = vec![SecondEndpoint::default(); s.endpoints.len()];
+                (rec.fps_min, rec.fps_mean, rec.memory_mb, rec.disk_pct, rec.status) = (None, None, None, None, None);
+                Row { rec, hists: vec![Hist::with_sigfig(SECOND_SIGFIG); s.endpoints.len()], fps_readings: 0 }
+            });
+            Adder { index }.second(row, s)?;
+        }
     }
-    rows.into_values()
-        .map(|(mut row, hists, _)| {
-            for (e, h) in row.endpoints.iter_mut().zip(&hists) {
+    Ok(rows
+        .into_values()
+        .map(|mut row| {
+            for (e, h) in row.rec.endpoints.iter_mut().zip(&row.hists) {
                 e.summarize(h);
             }
-            row
+            row.rec
         })
-        .collect()
+        .collect())
 }
 
-/// Merge the reports of one scenario's shards. The result has no verdict and no expectations: judge it again.
-pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
-    let first = reports.first().ok_or(MergeError::Empty)?;
+/// The endpoints a report sent requests to, and how many endpoint slots its record has.
+fn endpoints(r: &Report) -> String {
+    let slots = r.record.phases.first().map_or(0, |p| p.endpoints.len());
+    let used: Vec<String> = (0..slots)
+        .filter(|&i| r.record.phases.iter().any(|p| p.endpoints.get(i).is_some_and(|e| e.count() > 0)))
+        .map(endpoint_name)
+        .collect();
+    let widths =
+        r.record.phases.iter().map(|p| p.endpoints.len()).chain(r.record.seconds.iter().map(|s| s.endpoints.len()));
+    let shape =
+        if widths.clone().all(|w| w == Endpoint::ALL.len()) { String::new() } else { format!(" (of {slots} slots)") };
+    format!("[{}]{shape}", used.join(", "))
+}
+
+/// Each report once, each shard once, none missing.
+fn check_shards(reports: &[Report]) -> Result<(), MergeError> {
+    for (second, r) in reports.iter().enumerate() {
+        if let Some(first) = reports[..second].iter().position(|q| q.run_id == r.run_id && !r.run_id.is_empty()) {
+            return Err(MergeError::SameRun { first, second, run_id: r.run_id.clone() });
+        }
+    }
+    let describe =
+        |r: &Report| r.shard.map_or_else(|| "not a shard".to_string(), |s| format!("shard {}/{}", s.index, s.count));
+    let first = &reports[0];
+    for (index, r) in reports.iter().enumerate() {
+        if r.shard.map(|s| s.count) != first.shard.map(|s| s.count) {
+            return Err(MergeError::ShardCount { index, expected: describe(first), found: describe(r) });
+        }
+        let same = reports[..index].iter().position(|q| q.shard.is_some() && q.shard == r.shard);
+        if let (Some(first), Some(s)) = (same, r.shard) {
+            return Err(MergeError::SameShard { first, second: index, index: s.index, count: s.count });
+        }
+    }
+    if let Some(count) = first.shard.map(|s| s.count) {
+        let missing: Vec<u32> =
+            (0..count).filter(|i| !reports.iter().any(|r| r.shard.is_some_and(|s| s.index == *i))).collect();
+        if !missing.is_empty() {
+            return Err(MergeError::MissingShard { missing, count });
+        }
+    }
+    Ok(())
+}
+
+/// Everything that must be equal across reports before any number is added.
+fn check_alike(reports: &[Report]) -> Result<(), MergeError> {
+    let first = &reports[0];
     let names = |r: &Report| r.record.phases.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
     for (index, r) in reports.iter().enumerate() {
-        if r.scenario.name != first.scenario.name {
-            let (expected, found) = (first.scenario.name.clone(), r.scenario.name.clone());
-            return Err(MergeError::Scenario { index, expected, found });
+        if r.scenario.hash != first.scenario.hash {
+            return Err(MergeError::Scenario {
+                index,
+                expected: first.scenario.name.clone(),
+                found: r.scenario.name.clone(),
+                expected_hash: first.scenario.hash.clone(),
+                found_hash: r.scenario.hash.clone(),
+            });
         }
         if names(r) != names(first) {
             return Err(MergeError::Phases { index, expected: names(first), found: names(r) });
         }
-    }
-    let mut phases = first.record.phases.clone();
-    for r in &reports[1..] {
-        for (a, b) in phases.iter_mut().zip(&r.record.phases) {
-            add_phase(a, b);
+        if endpoints(r) != endpoints(first) {
+            return Err(MergeError::Endpoints { index, expected: endpoints(first), found: endpoints(r) });
         }
     }
+    check_shards(reports)
+}
+
+/// One event log from the shards': the verdict's own events are dropped (the merged record is judged again), and
+/// the run's lifecycle (started, phases, ended), which every shard logs, is kept once.
+fn merge_events(reports: &[&Report]) -> Vec<crate::record::Event> {
     let mut events: Vec<_> = reports.iter().flat_map(|r| r.record.events.iter().cloned()).collect();
     events.sort_by(|a, b| a.t.total_cmp(&b.t));
-    let record = Record { phases, seconds: merge_seconds(reports), events };
+    let mut lifecycle: Vec<EventKind> = Vec::new();
+    events.retain(|e| match &e.kind {
+        EventKind::IncidentDetected { .. } | EventKind::SeverityChanged { .. } | EventKind::Recovered { .. } => false,
+        EventKind::RunStarted { .. }
+        | EventKind::PhaseStarted { .. }
+        | EventKind::PhaseEnded { .. }
+        | EventKind::RunEnded { .. } => {
+            let new = !lifecycle.contains(&e.kind);
+            if new {
+                lifecycle.push(e.kind.clone());
+            }
+            new
+        }
+        _ => true,
+    });
+    events
+}
+
+/// Merge the reports of one drill's shards, judge the merged record, and decide its outcome.
+pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
+    if reports.is_empty() {
+        return Err(MergeError::Empty);
+    }
+    check_alike(reports)?;
+    // Shard 0 ran the faults, so its scenario as run is the drill's.
+    let mut order: Vec<&Report> = reports.iter().collect();
+    order.sort_by_key(|r| r.shard.map_or(0, |s| s.index));
+    let base = order[0];
+    let mut phases = base.record.phases.clone();
+    for (index, r) in reports.iter().enumerate().filter(|(_, r)| !std::ptr::eq(*r, base)) {
+        for (a, b) in phases.iter_mut().zip(&r.record.phases) {
+            Adder { index }.phase(a, b)?;
+        }
+    }
+    let mut record = Record { phases, seconds: merge_seconds(&order)?, events: merge_events(&order) };
     let interrupted = reports.iter().any(|r| r.status == RunStatus::Interrupted);
-    Ok(Report {
+    let status = if interrupted { RunStatus::Interrupted } else { RunStatus::Completed };
+    let judged =
+        (status == RunStatus::Completed).then(|| crate::judge::judge_record(&mut record, &base.scenario.file, None));
+    let (verdict, expectations) = judged.map_or((None, Vec::new()), |(v, e)| (Some(v), e));
+    let mut ids: Vec<&str> = reports.iter().map(|r| r.run_id.as_str()).collect();
+    ids.sort_unstable();
+    let run_id = sha2::Sha256::digest(ids.join(",")).iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let errors = reports
+        .iter()
+        .flat_map(|r| {
+            let from =
+                r.shard.map_or_else(|| format!("run {}", r.run_id), |s| format!("shard {}/{}", s.index, s.count));
+            r.errors.iter().map(move |e| format!("{from}: {e}"))
+        })
+        .collect();
+    let mut merged = Report {
         // RFC 3339 in UTC as `run` writes it: the earliest sorts first.
         started_at: reports.iter().map(|r| r.started_at.clone()).min().unwrap_or_default(),
         duration_s: reports.iter().map(|r| r.duration_s).fold(0.0, f64::max),
-        status: if interrupted { RunStatus::Interrupted } else { RunStatus::Completed },
+        status,
+        errors,
+        run_id,
+        shard: None,
+        baseline: None,
         phases: summarize(&record),
-        verdict: None,
-        expectations: Vec::new(),
+        verdict,
+        expectations,
         record,
-        ..first.clone()
-    })
+        ..base.clone()
+    };
+    merged.outcome = decide(&merged);
+    Ok(merged)
 }

@@ -8,11 +8,13 @@
 mod charts;
 mod command;
 mod compare;
+mod files;
 mod html;
 mod json;
 mod junit;
 mod markdown;
 mod merge;
+mod outcome;
 mod postmortem;
 mod render;
 mod summary;
@@ -27,21 +29,25 @@ use serde::{Deserialize, Serialize};
 pub use command::{compare_command, merge_command, report_command};
 pub use compare::{Comparison, Delta, Mismatch, Tolerance, compare};
 pub use html::render_html;
-pub use json::{read_json, render_json, schema, write_json};
+pub use json::{OLDEST_READ, parse_json, read_json, render_json, schema, write_json};
 pub use junit::render_junit;
 pub use markdown::render_summary;
 pub use merge::{MergeError, merge};
+pub use outcome::{Conclusion, Outcome, decide};
 pub use postmortem::{PROMPT, render_postmortem};
 pub use render::{Format, render_all};
 pub use summary::{EndpointSummary, Percentiles, PhaseSummary, summarize};
 pub use table::render_table;
+pub use words::{headline, headline_and_reasons};
 
 use crate::judge::{CheckResult, Verdict};
 use crate::record::Record;
 use crate::scenario::ScenarioFile;
 
-/// Bumped on any change a consumer of `report.json` could notice (2: `verdict.profile` takes the `[thresholds]` names).
-pub const SCHEMA_VERSION: u32 = 2;
+/// Bumped on any change a consumer of `report.json` could notice (2: `verdict.profile` takes the `[thresholds]` names;
+/// 3: `outcome`, `errors`, `baseline`, `run_id`, `shard` and `scenario.hash`). Readers accept this version and the
+/// one before it (see `json.rs`), so a stored baseline survives one upgrade.
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
@@ -53,11 +59,23 @@ pub struct Report {
     pub started_at: String,
     pub duration_s: f64,
     pub status: RunStatus,
+    /// Passed, observed, failed, error or interrupted, and why: what the exit code and every format say (see
+    /// [`decide`]).
+    pub outcome: Outcome,
+    /// Harness errors: a fault that failed to inject or roll back, a signal that could not be measured, a baseline
+    /// that does not compare. Any makes the outcome `error`.
+    pub errors: Vec<String>,
+    /// Random per run, so `merge` can tell one report given twice from two shards.
+    pub run_id: String,
+    /// `run --shard I/N`: which share of the load this report holds.
+    pub shard: Option<ShardInfo>,
+    /// `run --baseline`: the comparison with a saved run, whose regressions fail the run.
+    pub baseline: Option<BaselineCheck>,
     /// Readable per-phase figures, derived from `record`.
     pub phases: Vec<PhaseSummary>,
     /// The runbook verdict (incidents, severities, time to detect and recover); `None` for an interrupted run.
     pub verdict: Option<Verdict>,
-    /// The scenario's `[expect]`, each held or broken.
+    /// The scenario's `[expect]` (without one, `healthy`), each held or broken.
     pub expectations: Vec<CheckResult>,
     /// Everything measured, with histograms serialized exactly so runs can be merged.
     pub record: Record,
@@ -80,7 +98,37 @@ impl Tool {
 pub struct ScenarioInfo {
     pub name: String,
     pub path: PathBuf,
+    /// SHA-256 of the scenario as loaded, before `--shard` took the faults off shards other than 0: equal for every
+    /// shard of one drill, different for any other scenario (what `merge` checks).
+    pub hash: String,
     pub file: ScenarioFile,
+}
+
+impl ScenarioInfo {
+    /// The hash of a scenario file as `report.json` records it.
+    pub fn hash_of(file: &ScenarioFile) -> String {
+        use sha2::Digest;
+        let json = serde_json::to_vec(file).expect("a scenario is plain data");
+        sha2::Sha256::digest(json).iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// One shard of a sharded run (`--shard I/N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ShardInfo {
+    /// 0-based.
+    pub index: u32,
+    pub count: u32,
+}
+
+/// A run compared with a baseline report (`run --baseline`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct BaselineCheck {
+    pub path: PathBuf,
+    /// The tolerances used, resolved (command line, then the scenario's `[baseline]`, then the defaults).
+    pub tolerance: Tolerance,
+    /// One sentence per figure past its tolerance; any makes the outcome `failed`.
+    pub regressions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]

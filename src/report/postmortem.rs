@@ -77,8 +77,9 @@ fn impact(report: &Report, from: f64, to: f64) -> (u64, u64, Option<f64>) {
 pub fn render_postmortem(report: &Report, w: &mut dyn Write) -> anyhow::Result<()> {
     let start = DateTime::parse_from_rfc3339(&report.started_at).ok();
     let clock = |t: f64| {
-        let wall =
-            start.map(|s| format!(" ({} UTC)", (s + Duration::milliseconds((t * 1000.0) as i64)).format("%H:%M:%S")));
+        let wall = start
+            .and_then(|s| s.checked_add_signed(Duration::try_milliseconds((t * 1000.0) as i64)?))
+            .map(|s| format!(" ({} UTC)", s.format("%H:%M:%S")));
         format!("{}{}", at(t), wall.unwrap_or_default())
     };
     let v = report.verdict.as_ref();
@@ -94,7 +95,9 @@ pub fn render_postmortem(report: &Report, w: &mut dyn Write) -> anyhow::Result<(
     };
 
     let mut m = String::new();
+    let _ = writeln!(m, "<!-- spacetime-drill run {} -->", report.run_id);
     let _ = writeln!(m, "# Incident Post-Mortem\n");
+    let _ = writeln!(m, "**Drill outcome:** {}  ", cell(&super::words::headline(report)));
     let title = if seen.is_empty() { "no runbook incident seen".to_string() } else { seen.join(", ") };
     let _ = writeln!(m, "**Incident:** {} (drill `{}`)  ", cell(&title), cell(&report.scenario.name));
     if report.target.insecure {
@@ -156,6 +159,9 @@ pub fn render_postmortem(report: &Report, w: &mut dyn Write) -> anyhow::Result<(
     let _ = writeln!(m, "\n## What Went Well\n");
     m.push_str(&prompt("what worked during the response: tools, alerts, decisions."));
     let _ = writeln!(m, "\n## What Went Wrong\n");
+    for e in &report.errors {
+        let _ = writeln!(m, "- Harness error: {}", cell(e));
+    }
     for e in report.expectations.iter().filter(|e| !e.passed) {
         let _ = writeln!(m, "- Expectation `{}` broken: measured {}, wanted {}", e.name, e.measured, e.wanted);
     }

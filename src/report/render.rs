@@ -38,14 +38,24 @@ impl Format {
     }
 }
 
-/// Write `report` in each of `formats` into `dir` (created if missing); returns the files written, in format order.
-pub fn render_all(report: &Report, dir: &Path, formats: &[Format]) -> anyhow::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+/// Each format once, in format order, with its file name and renderer.
+fn files(formats: &[Format]) -> impl Iterator<Item = &'static (&'static str, Renderer)> {
     let mut formats = formats.to_vec();
     formats.sort();
     formats.dedup();
+    formats.into_iter().flat_map(|f| f.files())
+}
+
+/// The files [`render_all`] would write, so a command can refuse before writing any.
+pub fn targets(dir: &Path, formats: &[Format]) -> Vec<PathBuf> {
+    files(formats).map(|(name, _)| dir.join(name)).collect()
+}
+
+/// Write `report` in each of `formats` into `dir` (created if missing); returns the files written, in format order.
+pub fn render_all(report: &Report, dir: &Path, formats: &[Format]) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
-    for (name, render) in formats.iter().flat_map(|f| f.files()) {
+    for (name, render) in files(formats) {
         let path = dir.join(name);
         write_atomically(&path, |w| render(report, w))?;
         written.push(path);

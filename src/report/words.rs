@@ -1,36 +1,30 @@
 //! The few phrases every human-facing format shares (the headline, how a number is printed), so the HTML page, the
 //! job summary and the post-mortem never word one verdict three ways.
 
-use super::{Percentiles, Report, RunStatus};
+use super::{Percentiles, Report};
 use crate::judge::{Check, CheckState};
 
-/// The run passed: it completed, and every expectation held (without `[expect]`, every phase check that measured
-/// something passed).
-pub fn passed(report: &Report) -> bool {
-    let judged_ok = if report.expectations.is_empty() {
-        report.verdict.as_ref().is_none_or(|v| !v.phases.iter().flat_map(|p| &p.checks).any(Check::failed))
-    } else {
-        report.expectations.iter().all(|e| e.passed)
-    };
-    report.status == RunStatus::Completed && judged_ok
-}
-
-/// "PASS" or "FAIL", then what the verdict saw: `FAIL: high_error_rate P1`, `PASS: no incident`.
+/// The outcome's word, then what the verdict saw: `FAIL: high_error_rate P1`, `PASS: no incident`,
+/// `OBSERVED: slow_responses P2`, `ERROR: no incident`, `INTERRUPTED: not judged`. Every format and the console
+/// print this one line.
 pub fn headline(report: &Report) -> String {
-    let verdict = match &report.verdict {
-        None if report.status == RunStatus::Interrupted => "interrupted, not judged".to_string(),
+    let seen = match &report.verdict {
         None => "not judged".to_string(),
         Some(v) => {
             let seen: Vec<String> = v.seen().iter().map(|(i, s)| format!("{i} {s}")).collect();
             if seen.is_empty() { "no incident".into() } else { seen.join(", ") }
         }
     };
-    let word = match (passed(report), &report.verdict) {
-        (false, _) => "FAIL",
-        (true, None) if report.expectations.is_empty() => "COMPLETED",
-        (true, _) => "PASS",
-    };
-    format!("{word}: {verdict}")
+    format!("{}: {seen}", report.outcome.conclusion.word())
+}
+
+/// The headline and one indented line per reason, as the console prints them after a run or a merge.
+pub fn headline_and_reasons(report: &Report) -> String {
+    let mut out = format!("{}\n", headline(report));
+    for r in &report.outcome.reasons {
+        out.push_str(&format!("  - {r}\n"));
+    }
+    out
 }
 
 /// Milliseconds with one decimal, `-` when there were no samples.

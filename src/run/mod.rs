@@ -12,8 +12,10 @@
 //! users see through the network; the probes are the operator's view from inside, as the runbook's own checks on
 //! the host are, so a slow network shows up as slow responses but not as an unreachable `/status`.
 //!
-//! Exit codes: 0 every expectation held; 1 an expectation broke (the CI gate); 2 a harness error, an interrupted
-//! run, or a fault that failed to inject or roll back (the drill did not do what it said, so it cannot pass).
+//! Exit codes: the report's outcome decides (see [`report::decide`] and `EXIT_CODES` in the CLI): 0 passed or
+//! observed, 1 failed, 2 a harness error (a fault that failed to inject or roll back, a signal not measured, a
+//! baseline that does not compare) or an interrupted run. The exit code, the headline printed here and every report
+//! format read the same [`report::Outcome`].
 
 mod faults;
 mod verdict;
@@ -27,15 +29,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Format, RunArgs, Tolerance};
+use crate::cli::{Format, RunArgs};
 use crate::fault::FaultSpec;
 use crate::fault::proxy::Proxy;
-use crate::judge::CheckResult;
 use crate::load::LoadPlan;
 use crate::probe::ProbePlan;
 use crate::progress::Progress;
 use crate::record::{EventKind, Recorder};
-use crate::report::{self, Report, RunStatus, ScenarioInfo, TargetInfo, Tool};
+use crate::report::{self, BaselineCheck, Report, RunStatus, ScenarioInfo, ShardInfo, TargetInfo, Tool};
 use crate::scenario::Scenario;
 use crate::target::Target;
 use crate::telemetry::WatchOptions;
@@ -45,6 +46,8 @@ const DRAIN: Duration = Duration::from_secs(5);
 
 pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut scenario = Scenario::load(&args.scenario)?;
+    // Hashed before the shard takes the faults off, so every shard of one drill carries the same hash.
+    let hash = ScenarioInfo::hash_of(&scenario.file);
     if args.shard.is_some_and(|s| s.index != 0) {
         // The timeline's faults belong to shard 0 alone: N shards together are one drill, not N.
         scenario.faults.clear();
@@ -52,10 +55,25 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let out_dir = out_dir(&args, &scenario.name)?;
     // Read before the run, so a wrong path fails before the target is touched.
-    let baseline = args.baseline.as_deref().map(report::read_json).transpose()?;
+    let baseline = args.baseline.as_deref().map(|p| report::read_json(p).map(|r| (p, r))).transpose()?;
     let interrupt = interrupt_token()?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let Outcome { report, errors } = rt.block_on(run(&scenario, &args, interrupt))?;
+    let mut report = rt.block_on(run(&scenario, &args, interrupt))?;
+    report.scenario.hash = hash;
+    if let Some((path, baseline)) = &baseline {
+        let tolerance = args.tolerance.over(&scenario.file.baseline).resolved();
+        match report::compare(baseline, &report, &tolerance) {
+            Ok(c) => {
+                print!("{}", c.render(false));
+                let regressions = c.regressions().map(report::Delta::describe).collect();
+                report.baseline = Some(BaselineCheck { path: path.to_path_buf(), tolerance, regressions });
+            }
+            Err(mismatch) => {
+                report.errors.push(format!("the baseline {} does not compare: {mismatch}", path.display()))
+            }
+        }
+    }
+    report.outcome = report::decide(&report);
     // report.json is always written: compare, merge and `report` read it back.
     let formats: Vec<Format> = std::iter::once(Format::Json).chain(args.format.iter().copied()).collect();
     let files = report::render_all(&report, &out_dir, &formats)?;
@@ -68,46 +86,14 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
     if report.target.insecure {
         println!("{}", report::INSECURE);
     }
-    let mut code = exit_code(report.status, &errors, &report.expectations);
-    if let Some(baseline) = &baseline {
-        match report::compare(baseline, &report, &Tolerance::default()) {
-            Ok(c) => {
-                print!("{}", c.render());
-                if c.regressed() {
-                    code = code.max(1);
-                }
-            }
-            Err(mismatch) => {
-                eprintln!("error: the baseline does not compare: {mismatch}");
-                code = 2;
-            }
-        }
-    }
+    print!("{}", report::headline_and_reasons(&report));
     for f in &files {
         println!("report: {}", f.display());
     }
-    for e in &errors {
+    for e in &report.errors {
         eprintln!("error: {e}");
     }
-    Ok(ExitCode::from(code))
-}
-
-/// An interrupted run is reported but not judged, and a fault that failed makes the drill invalid: both exit 2, so
-/// a CI gate never passes on half a run.
-fn exit_code(status: RunStatus, errors: &[String], expectations: &[CheckResult]) -> u8 {
-    if status == RunStatus::Interrupted || !errors.is_empty() {
-        2
-    } else if expectations.iter().any(|e| !e.passed) {
-        1
-    } else {
-        0
-    }
-}
-
-/// A finished run: its report, and the harness errors that make it exit 2 (failed injections or rollbacks).
-pub struct Outcome {
-    pub report: Report,
-    pub errors: Vec<String>,
+    Ok(ExitCode::from(report.outcome.conclusion.exit_code()))
 }
 
 /// Sleep until a wall-clock instant (`--start-at`), so shards on several machines start their timelines together;
@@ -148,7 +134,8 @@ fn interrupt_token() -> anyhow::Result<CancellationToken> {
     Ok(token)
 }
 
-pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationToken) -> anyhow::Result<Outcome> {
+/// Run the scenario and build its report; the outcome is decided by the caller once a baseline is compared.
+pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationToken) -> anyhow::Result<Report> {
     let journal = faults::RunFaults::open_journal(scenario, args.journal.as_deref())?;
     let target = Target::resolve(scenario, args.target.as_deref(), args.telemetry.as_deref(), &args.tls)?;
     if let Some(tls) = &target.tls {
@@ -177,21 +164,25 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
     let stop_watching = CancellationToken::new();
     let progress = Progress::new(args.quiet, total);
     let mut watchers = tokio::task::JoinSet::new();
+    // A watcher that fails is a signal the run did not measure: a harness error, so a gate cannot pass on checks
+    // that merely had no data.
     if let Some(url) = target.telemetry.clone() {
         let (rec, cancel) = (rec.clone(), stop_watching.clone());
         let opts = WatchOptions { tls: target.tls.clone(), ..WatchOptions::default() };
         watchers.spawn(async move {
-            if let Err(e) = crate::telemetry::watch(&url, &opts, rec, cancel).await {
-                tracing::warn!("telemetry watcher ended: {e:#}");
+            match crate::telemetry::watch(&url, &opts, rec, cancel).await {
+                Err(e) => Some(format!("telemetry was not measured: {e:#}")),
+                Ok(s) if s.connections == 0 => {
+                    Some(format!("telemetry was not measured: {url} never accepted a connection"))
+                }
+                Ok(_) => None,
             }
         });
     }
     let probes = probe_plan(&target, &file.probe);
     let (prec, pcancel) = (rec.clone(), stop_watching.clone());
     watchers.spawn(async move {
-        if let Err(e) = crate::probe::run_probes(probes, prec, pcancel).await {
-            tracing::warn!("probes ended: {e:#}");
-        }
+        crate::probe::run_probes(probes, prec, pcancel).await.err().map(|e| format!("the probes did not run: {e:#}"))
     });
 
     let stop_load = interrupt.child_token();
@@ -222,11 +213,19 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
         Ok(Ok(Ok(()))) => {}
     }
     stop_watching.cancel();
-    let _ = tokio::time::timeout(DRAIN, async { while watchers.join_next().await.is_some() {} }).await;
-    let errors = match faults {
-        Some(f) => f.finish(&rec).await,
-        None => Vec::new(),
-    };
+    let mut errors = Vec::new();
+    let drained = tokio::time::timeout(DRAIN, async {
+        while let Some(ended) = watchers.join_next().await {
+            errors.extend(ended.unwrap_or_else(|e| Some(format!("a watcher failed: {e}"))));
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("a watcher did not stop within its drain time");
+    }
+    if let Some(f) = faults {
+        errors.extend(f.finish(&rec).await);
+    }
     // Fault handles are weak, so the run holds the only strong reference once the faults are finished.
     if let Some(p) = proxy.and_then(Arc::into_inner) {
         p.shutdown().await;
@@ -236,13 +235,18 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
     let mut record = rec.finish();
     let judged = (status == RunStatus::Completed).then(|| {
         let local = faults::target_host(&target).is_ok_and(|h| h.is_local());
-        verdict::judge(scenario, &mut record, local.then(verdict::host_memory_mb).flatten())
+        crate::judge::judge_record(&mut record, file, local.then(verdict::host_memory_mb).flatten())
     });
     let (verdict, expectations) = judged.map_or((None, Vec::new()), |(v, e)| (Some(v), e));
-    let report = Report {
+    let mut report = Report {
         schema_version: report::SCHEMA_VERSION,
         tool: Tool::current(),
-        scenario: ScenarioInfo { name: scenario.name.clone(), path: args.scenario.clone(), file: file.clone() },
+        scenario: ScenarioInfo {
+            name: scenario.name.clone(),
+            path: args.scenario.clone(),
+            hash: ScenarioInfo::hash_of(file),
+            file: file.clone(),
+        },
         target: TargetInfo {
             url: target.http.clone(),
             telemetry: target.telemetry.clone(),
@@ -253,12 +257,18 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
         started_at: started_at.to_rfc3339(),
         duration_s: end.duration_since(start).as_secs_f64(),
         status,
+        outcome: report::Outcome::UNDECIDED,
+        errors,
+        run_id: (0..16).map(|_| format!("{:02x}", rand::random::<u8>())).collect(),
+        shard: args.shard.map(|s| ShardInfo { index: s.index, count: s.count }),
+        baseline: None,
         phases: report::summarize(&record),
         verdict,
         expectations,
         record,
     };
-    Ok(Outcome { report, errors })
+    report.outcome = report::decide(&report);
+    Ok(report)
 }
 
 /// With a `network` fault, the one proxy the load goes through for the whole run (see the module doc).

@@ -1,23 +1,11 @@
-//! After the run: the runbook verdict, the scenario's expectations, the events they add to the log, the stdout
-//! summary a person reads, and the exit code CI reads.
+//! After the run: the host's memory the judge projects a leak against, and the stdout summary a person reads. The
+//! record is judged by [`crate::judge::judge_record`] and the outcome decided by [`crate::report::decide`], as a
+//! merge's is.
 
 use std::fmt::Write;
 
-use crate::judge::{self, CheckResult, Verdict};
+use crate::judge::{CheckResult, Verdict};
 use crate::record::Record;
-use crate::scenario::Scenario;
-
-/// Judge `record` against the scenario and add the verdict's detections, recoveries and severity changes to its
-/// event log (kept in time order). `memory_limit_mb` is the host's memory for a local target.
-pub fn judge(scenario: &Scenario, record: &mut Record, memory_limit_mb: Option<f64>) -> (Verdict, Vec<CheckResult>) {
-    let spans = judge::fault_spans(&record.events);
-    let run = judge::run_from_record(record, &spans, memory_limit_mb);
-    let verdict = judge::judge(&run, &scenario.file.thresholds.resolve());
-    let expectations = scenario.file.expect.as_ref().map(|e| judge::check(e, &verdict)).unwrap_or_default();
-    record.events.extend(verdict.events());
-    record.events.sort_by(|a, b| a.t.total_cmp(&b.t));
-    (verdict, expectations)
-}
 
 /// This host's memory in MB (`MemTotal` in `/proc/meminfo`): what a leak in a local target would exhaust.
 pub fn host_memory_mb() -> Option<f64> {

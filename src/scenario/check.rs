@@ -114,6 +114,9 @@ pub(super) fn check(file: &ScenarioFile) -> Result<Vec<Fault>, Vec<Issue>> {
     for problem in file.thresholds.resolve().problems() {
         c.fail(&at.key(problem.key), problem.message);
     }
+    for (key, message) in file.baseline.problems() {
+        c.fail(&root.key("baseline").key(key), message);
+    }
     if c.issues.is_empty() { Ok(faults) } else { Err(c.issues) }
 }
 

@@ -17,7 +17,8 @@ use super::locate::KeyPath;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
-    /// `healthy` or the runbook incident class the drill must produce.
+    /// `healthy`, the runbook incident class the drill must produce, or `any` to observe without gating (exit 0
+    /// whatever the run shows). Without `[expect]` a run must be healthy.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub incident: Option<Expected>,
@@ -38,6 +39,21 @@ pub struct Expect {
 }
 
 pub(super) fn check(c: &mut Checker, at: &KeyPath, expect: &Expect, has_faults: bool) {
+    if expect.incident == Some(Expected::Any) {
+        let gates = [
+            ("severity", expect.severity.is_some()),
+            ("worst", expect.worst.is_some()),
+            ("detect_within", expect.detect_within.is_some()),
+            ("recover_within", expect.recover_within.is_some()),
+        ];
+        for (key, _) in gates.into_iter().filter(|(_, set)| *set) {
+            c.fail(
+                &at.key(key),
+                format!("incident = \"any\" observes without gating, so {key} would never be checked; remove it, or name the incident"),
+            );
+        }
+        return;
+    }
     match (expect.incident, expect.severity) {
         (Some(Expected::Healthy), Some(_)) => c.fail(
             &at.key("severity"),
@@ -55,5 +71,23 @@ pub(super) fn check(c: &mut Checker, at: &KeyPath, expect: &Expect, has_faults: 
                 format!("{key} is measured from a fault, but there is no [[fault]]; remove it or add a fault")
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::scenario::Scenario;
+
+    const OBSERVE: &str = "[[phase]]\nname = \"p\"\nduration = \"1s\"\n[expect]\nincident = \"any\"\n";
+
+    #[test]
+    fn observe_only_takes_no_key_that_would_gate() {
+        assert!(Scenario::parse(Path::new("s.toml"), OBSERVE).is_ok());
+        let err = Scenario::parse(Path::new("s.toml"), &format!("{OBSERVE}worst = \"P2\"\n")).err().unwrap();
+        let err: Vec<String> = err.iter().map(ToString::to_string).collect();
+        let err = err.join("\n");
+        assert!(err.contains("s.toml:6:") && err.contains("worst would never be checked"), "{err}");
     }
 }

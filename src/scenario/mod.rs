@@ -10,6 +10,7 @@
 //! rules), `locate.rs` (key paths ↔ source positions), `error.rs`, `command.rs`
 //! (`validate` and `schema`).
 
+mod baseline;
 mod check;
 mod command;
 mod error;
@@ -21,6 +22,7 @@ mod model;
 use std::path::{Path, PathBuf};
 
 pub use crate::judge::Thresholds;
+pub use baseline::Tolerance;
 pub use command::{schema, validate_command};
 pub use error::{ErrorKind, LineCol, ScenarioError, closest};
 pub use expect::Expect;

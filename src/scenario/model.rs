@@ -11,6 +11,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::baseline::Tolerance;
 use super::expect::Expect;
 use super::fault::FaultEntry;
 use crate::api::StateMapping;
@@ -50,6 +51,9 @@ pub struct ScenarioFile {
     /// Overrides of the runbook's default thresholds.
     #[serde(default)]
     pub thresholds: Thresholds,
+    /// Tolerances of a comparison with a baseline report (`run --baseline`, `compare`); flags override them.
+    #[serde(default, skip_serializing_if = "Tolerance::is_unset")]
+    pub baseline: Tolerance,
 }
 
 /// A service reached over the network (staging, production, or a simulator started by hand).

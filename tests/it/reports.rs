@@ -7,5 +7,8 @@ mod fixture;
 mod formats;
 mod kube;
 mod merge;
+mod outcome;
 mod postmortem;
 mod schema;
+mod shards;
+mod versions;

@@ -59,7 +59,8 @@ fn ci_gate_counts_match_rate_times_duration() {
     let o = run(&["run", "scenarios/ci-gate.toml", "--quiet", "--out", out.path().to_str().unwrap()], &[]);
     assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
     let report = read_report(out.path());
-    assert_eq!(report["schema_version"], 2);
+    assert_eq!(report["schema_version"], 3);
+    assert_eq!(report["outcome"]["conclusion"], "passed", "exit 0 is the report's outcome: {}", report["outcome"]);
     assert_eq!(report["status"], "completed");
     assert_eq!(report["target"]["embedded"], true);
     let scenario: toml::Table =
@@ -119,6 +120,8 @@ telemetry = "ws://127.0.0.1:{}"
 token_env = "DRILL_TEST_TOKEN"
 [load]
 rate = 50
+[expect]
+incident = "any"   # about secrets, not the verdict
 [[phase]]
 name = "baseline"
 duration = "2s"

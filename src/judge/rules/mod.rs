@@ -162,6 +162,22 @@ pub fn slow_responses(s: &Stats, p: &Profile) -> Option<Finding> {
     Some(f)
 }
 
+/// Incident 3 from the engine's frame rate alone (a VR service whose frames collapse is degraded even when HTTP is
+/// fast): the median of the per-second mean FPS below `fps_alert` (85, the contract's alert) is P2, below `fps_p1`
+/// (half the 90 FPS target) P1. Judged per window; the timeline holds it only after `fps_windows` windows in a row.
+pub fn low_fps(s: &Stats, p: &Profile) -> Option<Finding> {
+    let median = quantile(&s.fps_mean, 0.5)?;
+    let tiers = [(Severity::P1, Cmp::Lt, p.fps_p1), (Severity::P2, Cmp::Lt, p.fps_alert)];
+    let mut f = finding(Incident::SlowResponses, "fps_median", median, &tiers)?;
+    if let Some(low) = quantile(&s.fps_min, 0.05) {
+        f.evidence.push(Evidence::context("fps_p5", low, format!("lowest FPS of {} seconds", s.fps_min.len())));
+    }
+    if let Some(p95) = s.p95_ms() {
+        f.evidence.push(Evidence::context("p95_ms", p95, format!("{} requests", s.requests())));
+    }
+    Some(f)
+}
+
 /// Incident 4: the share of requests answered 401, ≥ 95 % P1 ("all auth failing"), ≥ 1 % P2 (intermittent).
 pub fn auth_failures(s: &Stats, p: &Profile) -> Option<Finding> {
     let requests = s.requests();

@@ -32,6 +32,8 @@ auth = true
 frame_work_ms = FRAME_WORK
 [load]
 rate = 60
+[expect]
+incident = "any"         # a report to render, whatever the machine's load does to it
 [[phase]]
 name = "baseline"
 duration = "3s"
@@ -57,13 +59,14 @@ pub fn short_report() -> &'static Path {
     PATH.get_or_init(|| run_short("short", 0.0))
 }
 
-/// Judge `report` with its scenario's `[thresholds]` and `[expect]`, as `run` does.
+/// Judge `report` with its scenario's `[thresholds]` and `[expect]`, as `run` does, and decide its outcome.
 pub fn judged(mut report: Report) -> Report {
     let record = &report.record;
     let run = judge::run_from_record(record, &judge::fault_spans(&record.events), None);
     let verdict = judge::judge(&run, &report.scenario.file.thresholds.resolve());
-    report.expectations = report.scenario.file.expect.as_ref().map(|e| judge::check(e, &verdict)).unwrap_or_default();
+    report.expectations = judge::expectations(report.scenario.file.expect.as_ref(), &verdict);
     report.verdict = Some(verdict);
+    report.outcome = report::decide(&report);
     report
 }
 
@@ -121,6 +124,15 @@ fn second(rec: &Recorder, start: Instant, t: u64, phase: usize, fault: bool) {
 
 /// The killed-DAP drill: baseline 0-10 s, DAP killed 10-20 s, recovery 20-35 s; judged.
 pub fn drill_report() -> Report {
+    recorded_drill(true)
+}
+
+/// The same drill's scenario with a fault that did nothing: healthy throughout (the event log still says injected).
+pub fn quiet_drill_report() -> Report {
+    recorded_drill(false)
+}
+
+fn recorded_drill(fault_works: bool) -> Report {
     let path = Path::new("dap-killed.toml");
     let scenario = Scenario::parse(path, DRILL).expect("the drill scenario parses");
     let names: Vec<String> = scenario.file.phases.iter().map(|p| p.name.clone()).collect();
@@ -145,7 +157,7 @@ pub fn drill_report() -> Report {
             let detail = "DAP server restarted (pid 4250)".into();
             rec.event(s(20.0), EventKind::FaultRolledBack { fault: "dap-down".into(), detail });
         }
-        second(&rec, start, t, phase, phase == 1);
+        second(&rec, start, t, phase, fault_works && phase == 1);
     }
     rec.end_phase(s(35.0));
     rec.event(s(35.0), EventKind::RunEnded { status: "completed".into() });
@@ -153,7 +165,12 @@ pub fn drill_report() -> Report {
     judged(Report {
         schema_version: report::SCHEMA_VERSION,
         tool: Tool::current(),
-        scenario: ScenarioInfo { name: scenario.name.clone(), path: path.into(), file: scenario.file },
+        scenario: ScenarioInfo {
+            name: scenario.name.clone(),
+            path: path.into(),
+            hash: ScenarioInfo::hash_of(&scenario.file),
+            file: scenario.file,
+        },
         target: TargetInfo {
             url: "http://127.0.0.1:8080".into(),
             telemetry: None,
@@ -164,6 +181,11 @@ pub fn drill_report() -> Report {
         started_at: "2025-06-01T10:00:00+00:00".into(),
         duration_s: 35.0,
         status: RunStatus::Completed,
+        outcome: report::Outcome::UNDECIDED,
+        errors: Vec::new(),
+        run_id: "0123456789abcdef0123456789abcdef".into(),
+        shard: None,
+        baseline: None,
         phases: report::summarize(&record),
         verdict: None,
         expectations: Vec::new(),

@@ -153,6 +153,8 @@ name = "gone"
 [fault.scene]
 scene = "res://vr_main.tscn"
 action = "rename"
+[expect]
+incident = "any"   # a dry run injects nothing: it is observed, not gated
 "#,
     );
     let out = dir.path().join("out");

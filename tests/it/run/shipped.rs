@@ -53,6 +53,9 @@ fn check(name: &str, per_fault: Seen) {
             .filter(|d| d["incident"] == incident)
             .collect();
         assert!(!seen.is_empty(), "{name}: {incident} detected after a fault");
+        for d in &seen {
+            eprintln!("{name}: {incident} {} detected in {:.1} s", d["severity"], d["after_s"].as_f64().unwrap());
+        }
         if let Some(severity) = expect.get("severity").and_then(|s| s.as_str()) {
             assert!(stdout.contains(&format!("{incident} {severity}")), "{name}: {incident} {severity} in:\n{stdout}");
         }
@@ -89,7 +92,8 @@ macro_rules! drills {
 drills! {
     api_unresponsive => "api-unresponsive" &[("port-held", "api_unresponsive", "P0"), ("api-killed", "api_unresponsive", "P0")],
     high_error_rate => "high-error-rate" &[("dap-killed", "high_error_rate", "P1"), ("lsp-killed", "high_error_rate", "P1")],
-    slow_responses => "slow-responses" &[("latency", "slow_responses", "P1"), ("frame-work", "slow_responses", "P2")],
+    slow_responses => "slow-responses" &[("latency", "slow_responses", "P1"), ("frame-work", "slow_responses", "P1")],
+    fps_collapse => "fps-collapse" &[("collapse", "slow_responses", "P1"), ("sluggish", "slow_responses", "P2")],
     auth_failures => "auth-failures" &[("key-rotated", "auth_failures", "P1"), ("expired-share", "auth_failures", "P2")],
     scene_load_failures => "scene-load-failures" &[("scenes-gone", "scene_load_failures", "P1"), ("one-corrupt", "scene_load_failures", "P2")],
     memory_leak => "memory-leak" &[("leaking", "memory_leak", "P2")],
