@@ -14,6 +14,7 @@
 //! | thresholds | the runbook's numbers a run is judged by; `[thresholds]` overrides them | [`judge::Profile`] |
 //! | run | one drill end to end: target, timeline, faults, verdict, reports, exit code | [`run`], [`target`] |
 //! | report | the record rendered for people and CI | [`report`] |
+//! | live metrics | OpenMetrics on `/metrics` and remote write while a run lasts | [`metrics`] |
 //! | fault | a real fault injected and always rolled back | [`fault`] |
 //! | simulator | a faithful stand-in for the SpaceTime service, the default target | [`sim`] |
 //! | API | routes, `/status` body and state numbering shared by simulator and harness | [`api`] |
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod fault;
 pub mod judge;
 pub mod load;
+pub mod metrics;
 pub mod probe;
 pub mod progress;
 pub mod record;

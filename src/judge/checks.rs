@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::finding::Cmp;
+use super::finding::{Cmp, Evidence, Finding};
+use super::input::QueryCheck;
 use super::profile::Profile;
 use super::rules;
 use super::stats::{self, Stats, pct, quantile};
@@ -80,6 +81,34 @@ pub fn verification(s: &Stats, p: &Profile) -> Vec<Check> {
         memory_check,
         Check::new("timeouts", any_signal.then_some(s.timeouts as f64), Cmp::Eq, 0.0),
     ]
+}
+
+/// One check per [`QueryCheck`], measured by the span's worst answer (the highest for `<`, the lowest for `>`).
+pub fn queries(s: &Stats, queries: &[QueryCheck]) -> Vec<Check> {
+    queries
+        .iter()
+        .map(|q| {
+            let values = s.queries.get(&q.name).filter(|v| !v.is_empty());
+            let high = matches!(q.cmp, Cmp::Lt | Cmp::Le);
+            let worst =
+                values.map(|v| {
+                    v.iter()
+                        .copied()
+                        .fold(if high { f64::MIN } else { f64::MAX }, |a, b| if high { a.max(b) } else { a.min(b) })
+                });
+            Check::new(&q.name, worst, q.cmp, q.threshold)
+        })
+        .collect()
+}
+
+/// Add each failed query check to the finding of its incident, as the evidence that broke.
+pub fn cite(findings: &mut [Finding], checks: &[Check], queries: &[QueryCheck]) {
+    for (c, q) in checks.iter().zip(queries).filter(|(c, _)| c.failed()) {
+        let (Some(incident), Some(measured)) = (q.incident, c.measured) else { continue };
+        if let Some(f) = findings.iter_mut().find(|f| f.incident == incident) {
+            f.evidence.push(Evidence::broke(format!("prometheus {}", q.name), measured, q.cmp.negated(), q.threshold));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub fn run_from_record(record: &Record, faults: &[FaultSpan], memory_limit_mb: O
         // Rows are in time order; one that is somehow earlier than expected is skipped, never reordered.
         while rows.next_if(|r| r.t <= t).is_some() {}
     }
-    Run { seconds, phases, faults: faults.to_vec(), memory_limit_mb }
+    Run { seconds, phases, faults: faults.to_vec(), memory_limit_mb, queries: Vec::new() }
 }
 
 /// When each fault was injected and first rolled back, from the event log (a fault with several undo steps logs a
@@ -60,7 +60,7 @@ fn phase_at(phases: &[PhaseSpan], t: f64) -> usize {
     phases.iter().rposition(|p| p.start_s <= t).unwrap_or(0)
 }
 
-fn second(row: &SecondRecord, phase: usize) -> Second {
+pub(super) fn second(row: &SecondRecord, phase: usize) -> Second {
     let mut s = Second::empty(row.t, phase);
     for (slot, e) in s.endpoints.iter_mut().zip(row.endpoints.iter().take(Endpoint::ALL.len())) {
         *slot = EndpointSecond { outcomes: e.outcomes, latency: e.latency.expand(SECOND_SIGFIG) };
@@ -69,6 +69,7 @@ fn second(row: &SecondRecord, phase: usize) -> Second {
     s.fps_mean = row.fps_mean;
     s.memory_mb = row.memory_mb;
     s.disk_pct = row.disk_pct;
+    s.queries = row.queries.clone();
     s.status = row.status.as_ref().map(|p| StatusProbe {
         reachable: p.reachable,
         latency_ms: p.latency_ms,

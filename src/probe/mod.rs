@@ -11,6 +11,7 @@
 
 mod command;
 mod host;
+pub mod prometheus;
 mod status;
 
 use std::net::IpAddr;

@@ -110,6 +110,12 @@ impl RunFaults {
         self.errors
     }
 
+    /// The names of the faults held at the moment of each call (TTL rollbacks included), for live metrics.
+    pub fn held(&self) -> impl Fn() -> Vec<String> + Send + Sync + 'static {
+        let injector = self.injector.clone();
+        move || injector.held()
+    }
+
     /// Move the injector's events (TTL rollbacks included, whenever they ran) into the record.
     fn log(&self, rec: &Recorder) {
         for e in self.injector.take_events() {

@@ -11,7 +11,8 @@ use crate::scenario::Scenario;
 /// event log (kept in time order). `memory_limit_mb` is the host's memory for a local target.
 pub fn judge(scenario: &Scenario, record: &mut Record, memory_limit_mb: Option<f64>) -> (Verdict, Vec<CheckResult>) {
     let spans = judge::fault_spans(&record.events);
-    let run = judge::run_from_record(record, &spans, memory_limit_mb);
+    let mut run = judge::run_from_record(record, &spans, memory_limit_mb);
+    run.queries = crate::probe::prometheus::checks(&scenario.file.probe);
     let verdict = judge::judge(&run, &scenario.file.thresholds.resolve());
     let expectations = scenario.file.expect.as_ref().map(|e| judge::check(e, &verdict)).unwrap_or_default();
     record.events.extend(verdict.events());
