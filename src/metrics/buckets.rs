@@ -24,11 +24,13 @@ pub const FINE_TO_S: f64 = 2.0;
 /// Upper bounds in seconds, ascending; the `+Inf` bucket is implied after the last.
 pub static BOUNDS: LazyLock<Vec<f64>> = LazyLock::new(|| {
     let mut b = vec![0.001, 0.002, 0.003, 0.004];
-    let mut v = FINE_FROM_S;
-    while v < FINE_TO_S * FACTOR {
-        // Rounded to the microsecond the histograms record in, so the `le` labels read cleanly.
-        b.push((v * 1e6).round() / 1e6);
-        v *= FACTOR;
+    // In whole µs (what the histograms record), each bound rounded down from the last one × 1.05, so no bucket is
+    // wider than the factor promises.
+    let (mut us, to_us) = ((FINE_FROM_S * 1e6) as u64, (FINE_TO_S * 1e6) as u64);
+    b.push(FINE_FROM_S);
+    while us < to_us {
+        us = us * 105 / 100;
+        b.push(us as f64 / 1e6);
     }
     b.extend([3.0, 5.0, 10.0, 30.0, 60.0]);
     b
@@ -94,7 +96,7 @@ mod tests {
             BOUNDS.iter().copied().filter(|&b| (FINE_FROM_S..=FINE_TO_S * FACTOR).contains(&b)).collect();
         assert!(fine.first() == Some(&FINE_FROM_S) && *fine.last().unwrap() >= FINE_TO_S);
         for w in fine.windows(2) {
-            assert!(w[1] / w[0] <= FACTOR + 1e-4, "{} -> {}", w[0], w[1]);
+            assert!(w[1] / w[0] <= FACTOR, "{} -> {}", w[0], w[1]);
         }
         assert!(BOUNDS.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(BOUNDS.len() + 1, 134);

@@ -51,10 +51,13 @@ pub struct Sample {
 pub fn write_request(families: &[Family], extra: &[(&str, &str)], timestamp_ms: i64) -> WriteRequest {
     let mut timeseries = Vec::new();
     let mut push = |name: String, labels: Vec<(&str, String)>, value: f64| {
+        // A series' own label wins over an extra of the same name (`drill_run_info` has its `shard` already).
+        let extra = extra.iter().filter(|(k, _)| !labels.iter().any(|(l, _)| l == k));
+        let extra: Vec<Label> = extra.map(|(k, v)| Label { name: (*k).to_owned(), value: (*v).to_owned() }).collect();
         let mut labels: Vec<Label> = labels
             .into_iter()
             .map(|(k, v)| Label { name: k.to_owned(), value: v })
-            .chain(extra.iter().map(|(k, v)| Label { name: (*k).to_owned(), value: (*v).to_owned() }))
+            .chain(extra)
             .chain([Label { name: "__name__".into(), value: name }])
             .collect();
         labels.sort_by(|a, b| a.name.cmp(&b.name));
@@ -148,13 +151,13 @@ mod tests {
                 name: "c",
                 help: "",
                 kind: Kind::Counter,
-                series: vec![Series { labels: vec![], value: Value::Scalar(4.0) }],
+                series: vec![Series { labels: vec![("shard", "1".into())], value: Value::Scalar(4.0) }],
             },
         ];
         let req = write_request(&families, &[("shard", "1"), ("job", "spacetime-drill")], 1000);
         assert_eq!(req.timeseries.len(), BOUNDS.len() + 1 + 2 + 1);
         for ts in &req.timeseries {
-            assert!(ts.labels.windows(2).all(|w| w[0].name < w[1].name), "{:?}", ts.labels);
+            assert!(ts.labels.windows(2).all(|w| w[0].name < w[1].name), "sorted and unique: {:?}", ts.labels);
         }
         let value_of = |name: &str, le: Option<&str>| {
             req.timeseries

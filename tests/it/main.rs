@@ -1,5 +1,6 @@
 mod faults;
 mod load;
+mod metrics;
 mod perf_auth;
 mod reports;
 mod run;
