@@ -90,12 +90,11 @@ pub fn queries(s: &Stats, queries: &[QueryCheck]) -> Vec<Check> {
         .map(|q| {
             let values = s.queries.get(&q.name).filter(|v| !v.is_empty());
             let high = matches!(q.cmp, Cmp::Lt | Cmp::Le);
-            let worst =
-                values.map(|v| {
-                    v.iter()
-                        .copied()
-                        .fold(if high { f64::MIN } else { f64::MAX }, |a, b| if high { a.max(b) } else { a.min(b) })
-                });
+            let worst = values.map(|v| {
+                v.iter()
+                    .copied()
+                    .fold(if high { f64::MIN } else { f64::MAX }, |a, b| if high { a.max(b) } else { a.min(b) })
+            });
             Check::new(&q.name, worst, q.cmp, q.threshold)
         })
         .collect()

@@ -108,7 +108,7 @@ mod tests {
         let cases: [Vec<u64>; 3] = [
             (0..10_000u64).map(|i| 5_000 + i * 199).collect(),
             (0..10_000u64).map(|i| if i % 10 < 8 { 12_000 + i % 97 } else { 650_000 + i * 7 }).collect(),
-            BOUNDS.iter().filter(|&&b| b >= FINE_FROM_S && b <= FINE_TO_S).map(|b| (b * 1e6) as u64).collect(),
+            BOUNDS.iter().filter(|&&b| (FINE_FROM_S..=FINE_TO_S).contains(&b)).map(|b| (b * 1e6) as u64).collect(),
         ];
         for values in cases {
             let mut h = Hist::new();

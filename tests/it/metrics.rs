@@ -5,6 +5,7 @@
 mod bad_input;
 mod dashboard;
 mod prometheus;
+mod sim_metrics;
 
 use std::net::TcpListener;
 use std::path::Path;

@@ -33,11 +33,13 @@ fn a_prometheus_that_never_answers_is_counted_and_never_stalls_the_run() {
     let port = silent.local_addr().unwrap().port();
     let work = tempfile::tempdir().unwrap();
     let file = work.path().join("s.toml");
-    let body = format!("{SHORT}\n[probe]\nprometheus = \"http://127.0.0.1:{port}\"\nqueries = {{ p95 = \"vector(1)\" }}\n");
+    let body =
+        format!("{SHORT}\n[probe]\nprometheus = \"http://127.0.0.1:{port}\"\nqueries = {{ p95 = \"vector(1)\" }}\n");
     std::fs::write(&file, body).unwrap();
     let out = work.path().join("out");
     let started = Instant::now();
-    let o = wait_run(spawn_run(&["run", file.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()], work.path()));
+    let o =
+        wait_run(spawn_run(&["run", file.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()], work.path()));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(started.elapsed() < Duration::from_secs(15), "a 3 s run took {:?}", started.elapsed());
     let report = read_report(&out);
@@ -45,8 +47,39 @@ fn a_prometheus_that_never_answers_is_counted_and_never_stalls_the_run() {
     let failures: u64 = seconds.iter().filter_map(|s| s["probe_failures"]["prometheus/p95"].as_u64()).sum();
     assert!(failures >= 2, "each tick counted: {failures}");
     let events = report["record"]["events"].as_array().unwrap();
-    let failed: Vec<_> = events.iter().filter(|e| e["event"] == "probe_failed" && e["probe"] == "prometheus/p95").collect();
+    let failed: Vec<_> =
+        events.iter().filter(|e| e["event"] == "probe_failed" && e["probe"] == "prometheus/p95").collect();
     assert_eq!(failed.len(), 1, "one event per failure spell: {failed:?}");
     assert!(failed[0]["error"].as_str().unwrap().contains("no answer"), "{failed:?}");
     drop(silent);
+}
+
+#[test]
+fn validate_names_each_bad_metrics_or_query_key() {
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("bad.toml");
+    let body = r#"
+[metrics]
+listen = "localhost:9464"
+
+[probe]
+queries = { "p95-s" = "up", slow = { query = "x", below = 0.2, above = 1.0, incident = "slow_response" } }
+
+[[phase]]
+name = "only"
+duration = "1s"
+"#;
+    std::fs::write(&file, body).unwrap();
+    let o = wait_run(spawn_run(&["validate", file.to_str().unwrap()], work.path()));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    for wanted in [
+        "is not host:port",
+        "queries need a server to ask",
+        "\"p95-s\" cannot name a check",
+        "below and above are both set",
+        "did you mean \"slow_responses\"",
+    ] {
+        assert!(stderr.contains(wanted), "{wanted:?} missing from:\n{stderr}");
+    }
 }

@@ -164,7 +164,8 @@ fn prometheus_scrapes_and_receives_a_drill_and_its_queries_judge_it() {
         seconds.iter().filter(|s| s["phase"] == phase).filter_map(|s| s["queries"]["service_p95_s"].as_f64()).collect()
     };
     assert!(seen(fault_index).iter().any(|&v| v > 0.2), "service p95 during the fault: {:?}", seen(fault_index));
-    let check = |p: &Value| p["checks"].as_array().unwrap().iter().find(|c| c["name"] == "service_p95_s").cloned().unwrap();
+    let check =
+        |p: &Value| p["checks"].as_array().unwrap().iter().find(|c| c["name"] == "service_p95_s").cloned().unwrap();
     assert_eq!(check(fault)["state"], "fail", "{}", check(fault));
     assert_ne!(check(phase(&report, "baseline").1)["state"], "fail");
     let slow = fault["incidents"].as_array().unwrap().iter().find(|f| f["incident"] == "slow_responses").unwrap();
@@ -172,15 +173,15 @@ fn prometheus_scrapes_and_receives_a_drill_and_its_queries_judge_it() {
     assert!(cited.is_some_and(|e| e["measured"].as_f64().unwrap() > 0.2 && e["cmp"] == ">="), "{slow}");
 
     // 4. A PromQL error is a counted failure with the query's name, and the run went on.
-    let failed = report["record"]["events"].as_array().unwrap().iter().find(|e| e["probe"] == "prometheus/bad_q").cloned();
+    let failed =
+        report["record"]["events"].as_array().unwrap().iter().find(|e| e["probe"] == "prometheus/bad_q").cloned();
     assert!(failed.as_ref().is_some_and(|e| e["error"].as_str().unwrap().contains("bad_data")), "{failed:?}");
     let bad: u64 = seconds.iter().filter_map(|s| s["probe_failures"]["prometheus/bad_q"].as_u64()).sum();
     assert!(bad >= 15, "one failure per probe tick: {bad}");
 
     // 5. Remote write: the pushed series carry the shard and end with the same counts as report.json.
     let total: u64 = report["phases"].as_array().unwrap().iter().map(|p| p["requests"].as_u64().unwrap()).sum();
-    let pushed =
-        prom.scalar(r#"sum(max_over_time(drill_requests_total{job="spacetime-drill",shard="0"}[5m]))"#) as u64;
+    let pushed = prom.scalar(r#"sum(max_over_time(drill_requests_total{job="spacetime-drill",shard="0"}[5m]))"#) as u64;
     let scraped = prom.scalar(r#"sum(max_over_time(drill_requests_total{job="drill-scrape"}[5m]))"#) as u64;
     assert_eq!((pushed, scraped), (total, total));
     assert_eq!(prom.query(r#"drill_run_info{job="spacetime-drill",shard="0"}"#).as_array().map(Vec::len), Some(1));
