@@ -75,6 +75,9 @@ pub struct BenchLoadArgs {
     /// Runtime worker threads; default: the CPUs this process may run on.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Serve live metrics as `run --metrics-listen` does (the metrics pass of `benches/loadgen.py` scrapes it).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]
