@@ -172,6 +172,38 @@ mod tests {
     }
 
     #[test]
+    fn a_query_check_fails_on_its_worst_answer_and_cites_its_incident() {
+        use crate::judge::{Finding, Incident, QueryCheck, Severity};
+        let q = QueryCheck {
+            name: "service_p95_s".into(),
+            cmp: Cmp::Lt,
+            threshold: 0.2,
+            incident: Some(Incident::SlowResponses),
+        };
+        let with = |vals: &[f64]| {
+            let secs: Vec<_> = vals
+                .iter()
+                .enumerate()
+                .map(|(t, v)| {
+                    let mut s = healthy(t as u32);
+                    s.queries.insert("service_p95_s".into(), *v);
+                    s
+                })
+                .collect();
+            queries(&stats(&secs), std::slice::from_ref(&q))
+        };
+        assert_eq!(with(&[0.05, 0.19]).pop().unwrap().state, CheckState::Pass);
+        let failed = with(&[0.05, 0.2, 0.1]).pop().unwrap();
+        assert_eq!((failed.state, failed.measured), (CheckState::Fail, Some(0.2)), "the highest answer counts");
+        assert_eq!(queries(&stats(&five(healthy)), std::slice::from_ref(&q))[0].state, CheckState::NoData);
+
+        let slow = Finding { incident: Incident::SlowResponses, severity: Severity::P3, evidence: Vec::new() };
+        let mut findings = vec![slow];
+        cite(&mut findings, &[failed], &[q]);
+        assert_eq!(findings[0].evidence[0].to_string(), "prometheus service_p95_s 0.2 >= 0.2");
+    }
+
+    #[test]
     fn nothing_measured_is_no_data_not_failure() {
         let checks = verification(&stats(&[sec(0)]), &Profile::default());
         assert!(checks.iter().all(|c| c.state == CheckState::NoData), "{checks:?}");

@@ -132,18 +132,22 @@ impl Exporter {
 }
 
 /// How long to wait for a last scrape: none if nobody scraped, else one and a half of the latest scrape interval
-/// (at least 2 s, at most [`LINGER_MAX`]).
+/// (at least 2 s, at most [`LINGER_MAX`]), or a few seconds after a single scrape (no interval known).
 pub fn linger_bound(scrapes: &[Instant]) -> Option<Duration> {
-    let interval = match scrapes {
-        [] => return None,
-        [.., a, b] => b.duration_since(*a),
-        [_] => LINGER_MAX,
-    };
-    Some((interval * 3 / 2).clamp(Duration::from_secs(2), LINGER_MAX))
+    match scrapes {
+        [] => None,
+        [_] => Some(Duration::from_secs(5)),
+        [.., a, b] => Some((b.duration_since(*a) * 3 / 2).clamp(Duration::from_secs(2), LINGER_MAX)),
+    }
 }
 
-fn families(state: &State, shard: &str) -> Vec<snapshot::Family> {
-    state.sources.as_ref().map(|src| snapshot::take(src, shard, state.finished.is_some())).unwrap_or_default()
+/// The snapshot, read with the exporter's own lock released (reading the faults may wait on an injection).
+fn families(state: &Mutex<State>, shard: &str) -> Vec<snapshot::Family> {
+    let (sources, finished) = {
+        let s = state.lock();
+        (s.sources.clone(), s.finished.is_some())
+    };
+    sources.map(|src| snapshot::take(&src, shard, finished)).unwrap_or_default()
 }
 
 async fn serve(listener: tokio::net::TcpListener, state: Arc<Mutex<State>>, shard: String, stop: CancellationToken) {
@@ -180,14 +184,13 @@ fn respond<B>(req: &Request<B>, state: &Mutex<State>, shard: &str, addr: Option<
     match req.uri().path() {
         "/metrics" => {
             // The scrape is noted before the state is read, so the one that `finish` waits for has read the end.
-            let families = {
+            {
                 let mut s = state.lock();
                 s.scrapes.push(Instant::now());
                 let n = s.scrapes.len();
                 s.scrapes.drain(..n.saturating_sub(2));
-                families(&s, shard)
-            };
-            reply(StatusCode::OK, text::CONTENT_TYPE, text::encode(families))
+            }
+            reply(StatusCode::OK, text::CONTENT_TYPE, text::encode(families(state, shard)))
         }
         "/sd" => {
             let s = state.lock();
@@ -212,7 +215,7 @@ async fn push(writer: remote_write::Writer, state: Arc<Mutex<State>>, shard: Str
             () = stop.cancelled() => true,
             _ = tick.tick() => false,
         };
-        let families = families(&state.lock(), &shard);
+        let families = families(&state, &shard);
         let extra = [("job", "spacetime-drill"), ("shard", shard.as_str())];
         let req = remote_write::write_request(&families, &extra, chrono::Utc::now().timestamp_millis());
         match writer.send(&req, PUSH_TIMEOUT).await {
@@ -223,5 +226,20 @@ async fn push(writer: remote_write::Writer, state: Arc<Mutex<State>>, shard: Str
         if last {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_listener_lingers_only_for_someone_scraping() {
+        let t = Instant::now();
+        assert_eq!(linger_bound(&[]), None);
+        assert_eq!(linger_bound(&[t]), Some(Duration::from_secs(5)));
+        assert_eq!(linger_bound(&[t, t + Duration::from_secs(1)]), Some(Duration::from_secs(2)));
+        assert_eq!(linger_bound(&[t, t + Duration::from_secs(15)]), Some(Duration::from_millis(22_500)));
+        assert_eq!(linger_bound(&[t, t + Duration::from_secs(60)]), Some(LINGER_MAX));
     }
 }

@@ -32,8 +32,7 @@ pub struct HttpMetrics {
 
 impl HttpMetrics {
     pub fn new() -> Self {
-        let durations =
-            Family::<Labels, Histogram>::new_with_constructor(|| Histogram::new(BUCKETS.iter().copied()) as Histogram);
+        let durations = Family::<Labels, Histogram>::new_with_constructor(|| Histogram::new(BUCKETS));
         let mut registry = Registry::default();
         registry.register(
             "http_request_duration_seconds",
