@@ -8,7 +8,7 @@
 //! | phase | a named span of the timeline (baseline, fault, recovery) measured on its own | [`scenario`], [`record`] |
 //! | load | requests to the four endpoints, open model (arrival rate) or closed (goose users) | [`load`] |
 //! | telemetry | the target's FPS WebSocket, watched for the whole run | [`telemetry`] |
-//! | probe | read-only checks on a cadence: `/status`, resident memory, disk usage | [`probe`] |
+//! | probe | read-only checks on a cadence: `/status`, resident memory, disk usage, PromQL queries | [`probe`] |
 //! | record | histograms, counters, per-second series and the event log of one run | [`record`] |
 //! | verdict | which runbook incident, how severe, time to detect/recover | [`judge`] |
 //! | thresholds | the runbook's numbers a run is judged by; `[thresholds]` overrides them | [`judge::Profile`] |

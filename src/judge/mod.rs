@@ -108,14 +108,12 @@ pub struct PhaseVerdict {
 }
 
 /// The incidents the rules find in the latest window of a run still going (live metrics): `rows` are the latest
-/// complete seconds, the last [`Profile::window`] of them judged, all of them for the leak fit. No consecutive
-/// windows, no recovery: the verdict of [`judge`] after the run stays the one truth.
-pub fn live_window(rows: &[crate::record::SecondRecord], p: &Profile) -> Vec<Finding> {
+/// complete seconds (a [`Profile::window`] of them), `memory` the trailing samples the leak fit reads. No
+/// consecutive windows, no recovery: the verdict of [`judge`] after the run stays the one truth.
+pub fn live_window(rows: &[crate::record::SecondRecord], memory: &[(f64, f64)], p: &Profile) -> Vec<Finding> {
     let seconds: Vec<Second> = rows.iter().map(|r| record::second(r, r.phase)).collect();
-    let from = seconds.len().saturating_sub(profile::seconds(p.window));
-    let stats = Stats::of(seconds[from..].iter().map(|s| (s, stats::is_down(s, p))));
-    let memory: Vec<(f64, f64)> = seconds.iter().filter_map(|s| s.memory_mb.map(|m| (f64::from(s.t), m))).collect();
-    rules::evaluate(&stats, &memory, p.memory_limit_mb(None), p)
+    let stats = Stats::of(seconds.iter().map(|s| (s, stats::is_down(s, p))));
+    rules::evaluate(&stats, memory, p.memory_limit_mb(None), p)
 }
 
 /// Judge a recorded run against a threshold profile.

@@ -144,9 +144,11 @@ fn requests(src: &Sources, out: &mut Vec<Family>) {
 /// FPS, probe state and the live window's incidents, from the latest complete seconds.
 fn latest(src: &Sources, out: &mut Vec<Family>) {
     let p = &src.profile;
-    let window = judge::seconds(p.window);
-    let mut rows = src.rec.recent_seconds(window.max(judge::seconds(p.leak_window)) + 1);
-    rows.pop(); // the second still being filled
+    let mut rows = src.rec.recent_seconds(judge::seconds(p.window) + 1);
+    let mut memory = src.rec.recent_memory(judge::seconds(p.leak_window) + 1);
+    // The second still being filled is not judged yet.
+    rows.pop();
+    memory.retain(|m| rows.last().is_some_and(|r| m.0 <= f64::from(r.t)));
     let last = rows.last();
     let mut fps = Family::new("drill_fps", Kind::Gauge, "Telemetry FPS of the last complete second (mean and min).");
     if let Some(r) = last {
@@ -158,7 +160,7 @@ fn latest(src: &Sources, out: &mut Vec<Family>) {
     }
     out.push(fps);
     status(rows.iter().rev().find_map(|r| r.status.as_ref()), out);
-    let findings = judge::live_window(&rows, p);
+    let findings = judge::live_window(&rows, &memory, p);
     let mut active = Family::new(
         "drill_incident_active",
         Kind::Gauge,

@@ -290,6 +290,12 @@ impl Recorder {
         self.state.lock().seconds.recent(n)
     }
 
+    /// `(t, MB)` resident-memory samples of the last `n` seconds: the leak fit's trailing window, without the cost of
+    /// summarizing those rows' histograms.
+    pub fn recent_memory(&self, n: usize) -> Vec<(f64, f64)> {
+        self.state.lock().seconds.recent_memory(n)
+    }
+
     /// Read the per-phase records in place, under the recording lock: `f` must be short (live metrics read the
     /// histograms here instead of the hot path counting into a second set of buckets).
     pub fn with_phases<R>(&self, f: impl FnOnce(&[PhaseRecord]) -> R) -> R {

@@ -180,6 +180,11 @@ impl Seconds {
         self.rows[self.rows.len().saturating_sub(n)..].iter().map(Row::snapshot).collect()
     }
 
+    pub fn recent_memory(&self, n: usize) -> Vec<(f64, f64)> {
+        let rows = &self.rows[self.rows.len().saturating_sub(n)..];
+        rows.iter().filter_map(|r| r.rec.memory_mb.map(|mb| (f64::from(r.rec.t), mb))).collect()
+    }
+
     pub fn snapshot(&self) -> Vec<SecondRecord> {
         self.rows.iter().map(Row::snapshot).collect()
     }
