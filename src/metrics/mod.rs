@@ -78,7 +78,7 @@ impl Exporter {
         let mut addr = None;
         if let Some(listen) = opts.listen {
             let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
-                format!("--metrics-listen {listen}: cannot listen there (in use? pick a free port)")
+                format!("cannot serve metrics on {listen} (--metrics-listen or [metrics] listen); pick a free port")
             })?;
             let bound = listener.local_addr()?;
             addr = Some(bound);
