@@ -68,9 +68,9 @@ def sh(cmd, timeout):
 
 
 def install():
-    if ONLY == "metrics":
-        return build(["--bin", "spacetime-drill"])
-    apt = [pkg for cmd, pkg in (("nginx", "nginx-light"), ("wrk", "wrk")) if not shutil.which(cmd)]
+    peers = ONLY != "metrics"
+    wanted = (("nginx", "nginx-light"), ("wrk", "wrk")) if peers else (("nginx", "nginx-light"),)
+    apt = [pkg for cmd, pkg in wanted if not shutil.which(cmd)]
     apt += [] if os.path.exists("/usr/bin/time") else ["time"]
     if apt and sh(["apt-get", "install", "-y"] + apt, 600).returncode != 0:
         sh(["apt-get", "update"], 600)
@@ -80,6 +80,8 @@ def install():
             skipped[cmd] = "apt-get could not install it"
     if not os.path.exists("/usr/bin/time"):
         sys.exit("/usr/bin/time (Debian package `time`) is required and could not be installed")
+    if not peers:
+        return build(["--bin", "spacetime-drill"])
     if not shutil.which("oha"):
         print("installing oha with cargo install --locked (about 5 minutes)...", flush=True)
         if sh(["cargo", "install", "--locked", "oha"], 3600).returncode != 0 or not shutil.which("oha"):
