@@ -18,6 +18,8 @@
 6. TLS (issue 11): nginx serving HTTPS with a throwaway CA and certificate made here by the openssl CLI, closed
    loops of 32 keep-alive connections, ours and oha each trusting that CA; printed beside the plain-HTTP figures.
    `LOADGEN_ONLY=tls` runs this pass alone (with the plain-HTTP closed loop it is compared with).
+7. live metrics (issue 14): our closed loop with `--metrics-listen` scraped every second vs without, requests per
+   CPU-second (`LOADGEN_ONLY=metrics` runs this pass alone, without installing the peers).
 Prints the tables and the issue's targets as ratios; the raw figures go to target/loadgen.json. Traffic goes to
 127.0.0.1 only, every tool runs under `timeout`, and everything started here is killed on exit (any exit).
 """
@@ -41,6 +43,7 @@ import loadgen_tools as tools  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRV_CPU = os.environ.get("LOADGEN_SRV_CPU", "0")
 REPS = int(os.environ.get("LOADGEN_REPS", "3"))
+ONLY = os.environ.get("LOADGEN_ONLY", "")
 SECS = int(os.environ.get("LOADGEN_SECONDS", "10"))
 EXE = os.path.join(ROOT, "target", "release", "spacetime-drill")
 GOOSE = os.path.join(ROOT, "target", "release", "examples", "plain_goose")
@@ -68,7 +71,9 @@ def sh(cmd, timeout):
 
 
 def install():
-    apt = [pkg for cmd, pkg in (("nginx", "nginx-light"), ("wrk", "wrk")) if not shutil.which(cmd)]
+    peers = ONLY != "metrics"
+    wanted = (("nginx", "nginx-light"), ("wrk", "wrk")) if peers else (("nginx", "nginx-light"),)
+    apt = [pkg for cmd, pkg in wanted if not shutil.which(cmd)]
     apt += [] if os.path.exists("/usr/bin/time") else ["time"]
     if apt and sh(["apt-get", "install", "-y"] + apt, 600).returncode != 0:
         sh(["apt-get", "update"], 600)
@@ -78,13 +83,18 @@ def install():
             skipped[cmd] = "apt-get could not install it"
     if not os.path.exists("/usr/bin/time"):
         sys.exit("/usr/bin/time (Debian package `time`) is required and could not be installed")
+    if not peers:
+        return build(["--bin", "spacetime-drill"])
     if not shutil.which("oha"):
         print("installing oha with cargo install --locked (about 5 minutes)...", flush=True)
         if sh(["cargo", "install", "--locked", "oha"], 3600).returncode != 0 or not shutil.which("oha"):
             skipped["oha"] = "cargo install --locked oha failed (or ~/.cargo/bin is not on PATH)"
-    print("building spacetime-drill and plain goose --release...", flush=True)
-    build = ["cargo", "build", "--release", "--bin", "spacetime-drill", "--example", "plain_goose"]
-    if sh(build, 3600).returncode != 0:
+    build(["--bin", "spacetime-drill", "--example", "plain_goose"])
+
+
+def build(what):
+    print(f"building {' '.join(what)} --release...", flush=True)
+    if sh(["cargo", "build", "--release"] + what, 3600).returncode != 0:
         sys.exit("cargo build --release failed")
 
 
@@ -215,12 +225,14 @@ def tls_pass(tmp):
 def main():
     install()
     res = {"skipped": skipped}
-    only_tls = os.environ.get("LOADGEN_ONLY") == "tls"
+    only_tls = ONLY == "tls"
     with tempfile.TemporaryDirectory(prefix="loadgen-") as tmp:
         if "nginx" in skipped:
             sys.exit("nginx is required")
         base = f"http://127.0.0.1:{nginx(tmp)}"
         url = base + "/status"
+        if ONLY == "metrics":
+            return metrics_only(base)
         print(f"\nclosed loops, 32 connections, {SECS} s x {REPS} (median), nginx on CPU {SRV_CPU}, "
               f"generators on CPU {tools.GEN_CPU}", flush=True)
         closed = reps({"spacetime-drill": lambda: tools.ours(EXE, base, 32, SECS),
@@ -237,18 +249,41 @@ def main():
         print("goose: 32 users, no think time", flush=True)
         users = reps({"spacetime-drill --users (goose)": lambda: tools.ours(EXE, base, 32, SECS, users=32),
                       "plain goose": lambda: tools.goose(GOOSE, base, 32, SECS)})
+        metrics = metrics_pass(base)
         print("memory: closed loop until 10 k and 1 M requests", flush=True)
         mem = {n: tools.ours(EXE, base, 32, 120, requests=n)["rss_mb"] for n in (10_000, 1_000_000)}
     efficiency_table("## Closed loop, 32 keep-alive connections, nginx: plain HTTP and TLS", {**closed, **tls})
     efficiency_table("## Fixed rate 2,000 req/s", fixed)
     efficiency_table("## goose users, 32, no think time", users)
-    res.update(closed=closed, tls=tls, fixed=fixed, users=users, memory_mb=mem)
+    efficiency_table("## Closed loop, live metrics on vs off", metrics)
+    res.update(closed=closed, tls=tls, fixed=fixed, users=users, memory_mb=mem, metrics=metrics)
     res["accuracy"] = accuracy()
     res["targets"] = targets(res)
     out = os.path.join(ROOT, "target", "loadgen.json")
     with open(out, "w") as f:
         json.dump(res, f, indent=1)
     print(f"\nraw figures: {out}")
+
+
+def metrics_pass(base):
+    """Closed loops with live metrics served and scraped every second vs without (issue 14: within 5 %)."""
+    print(f"\nlive metrics: closed loops, 32 connections, {SECS} s x {REPS} (median), scraped every 1 s vs off",
+          flush=True)
+    return reps({"spacetime-drill, metrics off": lambda: tools.ours(EXE, base, 32, SECS),
+                 "spacetime-drill, metrics on (1 s scrapes)": lambda: tools.ours(EXE, base, 32, SECS, scraped=True)})
+
+
+def metrics_ratio(m):
+    on, off = m["spacetime-drill, metrics on (1 s scrapes)"], m["spacetime-drill, metrics off"]
+    return on["per_cpu"] / off["per_cpu"]
+
+
+def metrics_only(base):
+    m = metrics_pass(base)
+    efficiency_table("## Closed loop, live metrics on vs off", m)
+    print(f"\n| closed req/CPU-s, metrics on / off | {metrics_ratio(m):.3f} | >= 0.95 |")
+    with open(os.path.join(ROOT, "target", "loadgen-metrics.json"), "w") as f:
+        json.dump(m, f, indent=1)
 
 
 def accuracy():
@@ -304,6 +339,7 @@ def targets(res):
     if u.get("plain goose"):
         rows.append(("goose users req/CPU-s vs plain goose", u["spacetime-drill --users (goose)"]["per_cpu"] /
                      u["plain goose"]["per_cpu"], ">= 0.9"))
+    rows.append(("closed req/CPU-s, metrics on / off", metrics_ratio(res["metrics"]), ">= 0.95"))
     for name, d in a["delay_20ms"].items():
         if name.startswith("spacetime-drill"):
             rows.append((f"20 ms server p50 - 20 ms, {name}", d["p50"] - 20, "<= +1.0 ms"))

@@ -8,8 +8,11 @@ the generator, start-up included) and rss_mb (peak resident memory).
 import json
 import os
 import re
+import socket
 import subprocess
 import tempfile
+import threading
+import urllib.request
 
 GEN_CPU = os.environ.get("LOADGEN_GEN_CPU", "1")
 
@@ -38,9 +41,10 @@ def last_json(out):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def ours(exe, base, conns, seconds, rate=None, requests=None, users=None, ca_file=None):
+def ours(exe, base, conns, seconds, rate=None, requests=None, users=None, ca_file=None, scraped=False):
     """spacetime-drill's engine: a closed loop, the open model at `rate`, or `users` goose users; `ca_file` is the
-    CA to trust for an https `base`."""
+    CA to trust for an https `base`; with `scraped`, live metrics on (`--metrics-listen`) and scraped every second
+    from here, as a Prometheus would."""
     cmd = [exe, "bench-load", "--url", base, "--connections", str(conns), "--duration", f"{seconds}s"]
     if ca_file:
         cmd += ["--ca-file", ca_file]
@@ -50,11 +54,41 @@ def ours(exe, base, conns, seconds, rate=None, requests=None, users=None, ca_fil
         cmd += ["--requests", str(requests)]
     if users:
         cmd += ["--users", str(users)]
+    scraper = None
+    if scraped:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        cmd += ["--metrics-listen", f"127.0.0.1:{port}"]
+        scraper = Scraper(f"http://127.0.0.1:{port}/metrics")
     out, cpu, rss = timed(cmd, seconds)
     j = last_json(out)
+    extra = {"scrapes": scraper.stop()} if scraper else {}
     return result(j["requests"], j["errors"], j["seconds"], cpu, rss, j["p50_ms"], j["p90_ms"], j["p99_ms"],
                   service_p50=j["service_p50_ms"], service_p99=j["service_p99_ms"], dropped=j["dropped"],
-                  late=j["late"])
+                  late=j["late"], **extra)
+
+
+class Scraper:
+    """GET a /metrics URL once a second on a thread until stop(); counts the scrapes that answered."""
+
+    def __init__(self, url):
+        self.url, self.done, self.ok = url, threading.Event(), 0
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.done.wait(1.0):
+            try:
+                urllib.request.urlopen(self.url, timeout=1).read()
+                self.ok += 1
+            except OSError:
+                pass
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+        return self.ok
 
 
 def goose(exe, base, users, seconds):

@@ -84,6 +84,9 @@ pub struct BenchLoadArgs {
     /// Runtime worker threads; default: the CPUs this process may run on.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Serve live metrics as `run --metrics-listen` does (the metrics pass of `benches/loadgen.py` scrapes it).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]
@@ -146,6 +149,15 @@ pub struct RunArgs {
     /// The crash journal; default `$XDG_STATE_HOME/spacetime-drill/journal.jsonl`. A dirty one blocks the run.
     #[arg(long, env = "SPACETIME_DRILL_JOURNAL")]
     pub journal: Option<PathBuf>,
+    /// Serve live OpenMetrics on this address while the run lasts (`/metrics`, and `/sd` for Prometheus HTTP
+    /// service discovery of this run and its target), e.g. `127.0.0.1:9464`; overrides `[metrics] listen`. An
+    /// address in use fails the run before any load.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Push live metrics with Prometheus remote write to this URL every 5 s and at the end, with a `shard` label,
+    /// e.g. `http://prometheus:9090/api/v1/write`; overrides `[metrics] remote_write`.
+    #[arg(long, value_name = "URL")]
+    pub metrics_remote_write: Option<String>,
 }
 
 /// TLS towards a `--target`/`[target]`; each option overrides the scenario's key of the same name.

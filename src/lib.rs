@@ -8,7 +8,7 @@
 //! | phase | a named span of the timeline (baseline, fault, recovery) measured on its own | [`scenario`], [`record`] |
 //! | load | requests to the four endpoints, open model (arrival rate) or closed (goose users) | [`load`] |
 //! | telemetry | the target's FPS WebSocket, watched for the whole run | [`telemetry`] |
-//! | probe | read-only checks on a cadence: `/status`, resident memory, disk usage | [`probe`] |
+//! | probe | read-only checks on a cadence: `/status`, resident memory, disk usage, PromQL queries | [`probe`] |
 //! | record | histograms, counters, per-second series and the event log of one run | [`record`] |
 //! | verdict | which runbook incident, how severe, time to detect/recover | [`judge`] |
 //! | thresholds | the runbook's numbers a run is judged by; `[thresholds]` overrides them | [`judge::Profile`] |
@@ -16,6 +16,7 @@
 //! | TLS | the run's one rustls client config and the dialer every client connects through | [`tls`] |
 //! | run | one drill end to end: target, timeline, faults, verdict, reports, exit code | [`run`], [`target`] |
 //! | report | the record rendered for people and CI | [`report`] |
+//! | live metrics | OpenMetrics on `/metrics` and remote write while a run lasts | [`metrics`] |
 //! | fault | a real fault injected and always rolled back | [`fault`] |
 //! | simulator | a faithful stand-in for the SpaceTime service, the default target; its own crate, reached through its command line | [`spacetime_sim`] |
 //! | API | routes, `/status` body and state numbering shared by simulator and harness (the simulator's crate defines them) | [`api`] |
@@ -24,6 +25,7 @@ pub mod cli;
 pub mod fault;
 pub mod judge;
 pub mod load;
+pub mod metrics;
 pub mod probe;
 pub mod progress;
 pub mod record;

@@ -15,13 +15,17 @@ use std::fmt;
 pub enum UrlRole {
     Api,
     Telemetry,
+    /// A Prometheus server or remote-write endpoint: plain HTTP (the probe's and exporter's client speak no TLS) and
+    /// any path (a server behind a prefix, `/api/v1/write`).
+    Prometheus,
 }
 
 impl UrlRole {
-    fn schemes(self) -> [&'static str; 2] {
+    fn schemes(self) -> &'static [&'static str] {
         match self {
-            UrlRole::Api => ["http", "https"],
-            UrlRole::Telemetry => ["ws", "wss"],
+            UrlRole::Api => &["http", "https"],
+            UrlRole::Telemetry => &["ws", "wss"],
+            UrlRole::Prometheus => &["http"],
         }
     }
 
@@ -29,6 +33,7 @@ impl UrlRole {
         match self {
             UrlRole::Api => "https://staging.example:8080",
             UrlRole::Telemetry => "wss://staging.example:8081",
+            UrlRole::Prometheus => "http://127.0.0.1:9090",
         }
     }
 }
@@ -54,7 +59,7 @@ pub struct UrlError(pub String);
 
 impl ServiceUrl {
     pub fn parse(text: &str, role: UrlRole) -> Result<ServiceUrl, UrlError> {
-        let [plain, tls] = role.schemes();
+        let schemes = role.schemes();
         let example = role.example();
         let shown = redacted(text);
         let url = url::Url::parse(text).map_err(|e| {
@@ -66,11 +71,12 @@ impl ServiceUrl {
             UrlError(format!("\"{shown}\" is not a usable URL ({fix}); write it as {example}"))
         })?;
         let scheme = url.scheme();
-        if scheme != plain && scheme != tls {
+        if !schemes.contains(&scheme) {
             let tail = if role == UrlRole::Api { "" } else { "[/path]" };
+            let forms: Vec<String> = schemes.iter().map(|s| format!("{s}://host[:port]{tail}")).collect();
             return Err(UrlError(format!(
-                "\"{shown}\": scheme \"{scheme}\" is not supported; the URL must be {plain}://host[:port]{tail} or \
-                 {tls}://host[:port]{tail}, e.g. {example}"
+                "\"{shown}\": scheme \"{scheme}\" is not supported; the URL must be {}, e.g. {example}",
+                forms.join(" or ")
             )));
         }
         if !url.username().is_empty() || url.password().is_some() {
@@ -104,7 +110,7 @@ impl ServiceUrl {
         if role == UrlRole::Api {
             text.truncate(text.trim_end_matches('/').len());
         }
-        Ok(ServiceUrl { secure: scheme == tls, host, port, path, text })
+        Ok(ServiceUrl { secure: matches!(scheme, "https" | "wss"), host, port, path, text })
     }
 
     /// `host:port` to connect to (IPv6 in brackets).

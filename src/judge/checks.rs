@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::finding::Cmp;
+use super::finding::{Cmp, Evidence, Finding};
+use super::input::QueryCheck;
 use super::profile::Profile;
 use super::rules;
 use super::stats::{self, Stats, pct, quantile};
@@ -82,6 +83,33 @@ pub fn verification(s: &Stats, p: &Profile) -> Vec<Check> {
     ]
 }
 
+/// One check per [`QueryCheck`], measured by the span's worst answer (the highest for `<`, the lowest for `>`).
+pub fn queries(s: &Stats, queries: &[QueryCheck]) -> Vec<Check> {
+    queries
+        .iter()
+        .map(|q| {
+            let values = s.queries.get(&q.name).filter(|v| !v.is_empty());
+            let high = matches!(q.cmp, Cmp::Lt | Cmp::Le);
+            let worst = values.map(|v| {
+                v.iter()
+                    .copied()
+                    .fold(if high { f64::MIN } else { f64::MAX }, |a, b| if high { a.max(b) } else { a.min(b) })
+            });
+            Check::new(&q.name, worst, q.cmp, q.threshold)
+        })
+        .collect()
+}
+
+/// Add each failed query check to the finding of its incident, as the evidence that broke.
+pub fn cite(findings: &mut [Finding], checks: &[Check], queries: &[QueryCheck]) {
+    for (c, q) in checks.iter().zip(queries).filter(|(c, _)| c.failed()) {
+        let (Some(incident), Some(measured)) = (q.incident, c.measured) else { continue };
+        if let Some(f) = findings.iter_mut().find(|f| f.incident == incident) {
+            f.evidence.push(Evidence::broke(format!("prometheus {}", q.name), measured, q.cmp.negated(), q.threshold));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +169,38 @@ mod tests {
         let growing: Vec<_> = (0..12).map(|t| healthy(t).mem(1000.0 + f64::from(t))).collect();
         assert_eq!(state(&flat, "memory_growth_mb_per_min"), CheckState::Pass);
         assert_eq!(state(&growing, "memory_growth_mb_per_min"), CheckState::Fail);
+    }
+
+    #[test]
+    fn a_query_check_fails_on_its_worst_answer_and_cites_its_incident() {
+        use crate::judge::{Finding, Incident, QueryCheck, Severity};
+        let q = QueryCheck {
+            name: "service_p95_s".into(),
+            cmp: Cmp::Lt,
+            threshold: 0.2,
+            incident: Some(Incident::SlowResponses),
+        };
+        let with = |vals: &[f64]| {
+            let secs: Vec<_> = vals
+                .iter()
+                .enumerate()
+                .map(|(t, v)| {
+                    let mut s = healthy(t as u32);
+                    s.queries.insert("service_p95_s".into(), *v);
+                    s
+                })
+                .collect();
+            queries(&stats(&secs), std::slice::from_ref(&q))
+        };
+        assert_eq!(with(&[0.05, 0.19]).pop().unwrap().state, CheckState::Pass);
+        let failed = with(&[0.05, 0.2, 0.1]).pop().unwrap();
+        assert_eq!((failed.state, failed.measured), (CheckState::Fail, Some(0.2)), "the highest answer counts");
+        assert_eq!(queries(&stats(&five(healthy)), std::slice::from_ref(&q))[0].state, CheckState::NoData);
+
+        let slow = Finding { incident: Incident::SlowResponses, severity: Severity::P3, evidence: Vec::new() };
+        let mut findings = vec![slow];
+        cite(&mut findings, &[failed], &[q]);
+        assert_eq!(findings[0].evidence[0].to_string(), "prometheus service_p95_s 0.2 >= 0.2");
     }
 
     #[test]

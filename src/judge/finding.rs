@@ -132,6 +132,17 @@ impl Cmp {
         }
     }
 
+    /// The comparison that holds exactly when this one does not (for evidence of a broken check).
+    pub fn negated(self) -> Cmp {
+        match self {
+            Self::Gt => Self::Le,
+            Self::Ge => Self::Lt,
+            Self::Lt => Self::Ge,
+            Self::Le => Self::Gt,
+            Self::Eq => Self::Eq,
+        }
+    }
+
     pub fn symbol(self) -> &'static str {
         match self {
             Self::Gt => ">",

@@ -4,8 +4,11 @@
 //! runs, and free to outlive changes to how the recorder stores them. An adapter from [`crate::record::Record`] fills
 //! these in.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
+use super::finding::{Cmp, Incident};
 use crate::api::{Endpoint, ServiceState};
 use crate::record::{Hist, Outcome};
 
@@ -21,6 +24,19 @@ pub struct Run {
     /// The memory a leak would exhaust, in MB (the host's memory, measured by the harness because the judge may not
     /// read `/proc`); `None` = unknown. [`super::Profile::memory_limit_mb`] overrides it.
     pub memory_limit_mb: Option<f64>,
+    /// `[probe] queries` with a threshold: named checks on every span, cited by their incident's findings.
+    #[serde(default)]
+    pub queries: Vec<QueryCheck>,
+}
+
+/// A Prometheus query judged as a verification check: `value cmp threshold` must hold on every sample of a span.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryCheck {
+    pub name: String,
+    pub cmp: Cmp,
+    pub threshold: f64,
+    /// The incident whose findings cite the query when its check fails.
+    pub incident: Option<Incident>,
 }
 
 /// A named span of the timeline, seconds since the run started.
@@ -58,6 +74,9 @@ pub struct Second {
     pub disk_pct: Option<f64>,
     /// The `/status` probe taken in this second, if any.
     pub status: Option<StatusProbe>,
+    /// Prometheus query answers in this second, by query name.
+    #[serde(default)]
+    pub queries: BTreeMap<String, f64>,
 }
 
 impl Second {
@@ -72,6 +91,7 @@ impl Second {
             memory_mb: None,
             disk_pct: None,
             status: None,
+            queries: BTreeMap::new(),
         }
     }
 }

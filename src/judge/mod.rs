@@ -29,8 +29,8 @@ use serde::{Deserialize, Serialize};
 pub use checks::{Check, CheckState};
 pub use expect::{CheckResult, Expected, check, expectations};
 pub use finding::{Cmp, Evidence, Finding, Incident, Severity, UnknownIncident, UnknownSeverity};
-pub use input::{EndpointSecond, FaultSpan, PhaseSpan, Run, Second, StatusProbe};
-pub use profile::{Problem, Profile, Thresholds};
+pub use input::{EndpointSecond, FaultSpan, PhaseSpan, QueryCheck, Run, Second, StatusProbe};
+pub use profile::{Problem, Profile, Thresholds, seconds};
 pub use record::{fault_spans, judge_record, run_from_record};
 pub use timeline::{Detection, FaultVerdict, Recovery, Transition, WindowVerdict};
 
@@ -109,6 +109,15 @@ pub struct PhaseVerdict {
     pub checks_from_s: f64,
 }
 
+/// The incidents the rules find in the latest window of a run still going (live metrics): `rows` are the latest
+/// complete seconds (a [`Profile::window`] of them), `memory` the trailing samples the leak fit reads. No
+/// consecutive windows, no recovery: the verdict of [`judge`] after the run stays the one truth.
+pub fn live_window(rows: &[crate::record::SecondRecord], memory: &[(f64, f64)], p: &Profile) -> Vec<Finding> {
+    let seconds: Vec<Second> = rows.iter().map(|r| record::second(r, r.phase)).collect();
+    let stats = Stats::of(seconds.iter().map(|s| (s, stats::is_down(s, p))));
+    rules::evaluate(&stats, memory, p.memory_limit_mb(None), p)
+}
+
 /// Judge a recorded run against a threshold profile.
 pub fn judge(run: &Run, profile: &Profile) -> Verdict {
     let down: Vec<bool> = run.seconds.iter().map(|s| stats::is_down(s, profile)).collect();
@@ -146,7 +155,9 @@ fn phase(
     let findings: Vec<Finding> = if inside.is_empty() {
         // Shorter than a window: judged as one span, with no consecutive windows to wait for.
         let stats = stats_from(f64::NEG_INFINITY);
-        rules::evaluate(&stats, &stats.memory, p.memory_limit_mb(run.memory_limit_mb), p)
+        let mut findings = rules::evaluate(&stats, &stats.memory, p.memory_limit_mb(run.memory_limit_mb), p);
+        checks::cite(&mut findings, &checks::queries(&stats, &run.queries), &run.queries);
+        findings
     } else {
         inside.iter().flat_map(|w| w.incidents.iter().cloned()).collect()
     };
@@ -162,7 +173,9 @@ fn phase(
             Some(f.recovery.as_ref().map(|rec| rec.at_s).filter(|&at| at < span.end_s).unwrap_or(r))
         })
         .fold(span.start_s, f64::max);
-    let checks = checks::verification(&stats_from(checks_from_s), p);
+    let from = stats_from(checks_from_s);
+    let mut checks = checks::verification(&from, p);
+    checks.extend(checks::queries(&from, &run.queries));
 
     let worst = incidents.iter().map(|f| f.severity).min();
     let healthy = incidents.is_empty() && !checks.iter().any(Check::failed);

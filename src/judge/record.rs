@@ -5,10 +5,11 @@
 
 use crate::api::Endpoint;
 use crate::record::{Event, EventKind, Record, SecondRecord};
-use crate::scenario::ScenarioFile;
+use crate::scenario::{Probe, ScenarioFile};
 
+use super::Cmp;
 use super::expect::{CheckResult, expectations};
-use super::input::{EndpointSecond, FaultSpan, PhaseSpan, Run, Second, StatusProbe};
+use super::input::{EndpointSecond, FaultSpan, PhaseSpan, QueryCheck, Run, Second, StatusProbe};
 use super::{Verdict, judge};
 
 /// Judge `record` with the scenario's `[thresholds]` and `[expect]` (without one, `healthy`), and add the verdict's
@@ -21,12 +22,31 @@ pub fn judge_record(
     memory_limit_mb: Option<f64>,
 ) -> (Verdict, Vec<CheckResult>) {
     let spans = fault_spans(&record.events);
-    let run = run_from_record(record, &spans, memory_limit_mb);
+    let mut run = run_from_record(record, &spans, memory_limit_mb);
+    run.queries = query_checks(&file.probe);
     let verdict = judge(&run, &file.thresholds.resolve());
     let expectations = expectations(file.expect.as_ref(), &verdict);
     record.events.extend(verdict.events());
     record.events.sort_by(|a, b| a.t.total_cmp(&b.t));
     (verdict, expectations)
+}
+
+/// The queries with a threshold, as the judge's checks (validate has checked the incident names).
+fn query_checks(probe: &Probe) -> Vec<QueryCheck> {
+    probe
+        .queries
+        .iter()
+        .filter_map(|(name, q)| {
+            let spec = q.spec();
+            let (cmp, threshold) = match (spec.below, spec.above) {
+                (Some(b), _) => (Cmp::Lt, b),
+                (None, Some(a)) => (Cmp::Gt, a),
+                (None, None) => return None,
+            };
+            let incident = spec.incident.and_then(|i| i.parse().ok());
+            Some(QueryCheck { name: name.clone(), cmp, threshold, incident })
+        })
+        .collect()
 }
 
 /// The per-second rows keep 2 significant digits (see `record::second`); expanding at that precision is exact.
@@ -54,7 +74,7 @@ pub fn run_from_record(record: &Record, faults: &[FaultSpan], memory_limit_mb: O
         // Rows are in time order; one that is somehow earlier than expected is skipped, never reordered.
         while rows.next_if(|r| r.t <= t).is_some() {}
     }
-    Run { seconds, phases, faults: faults.to_vec(), memory_limit_mb }
+    Run { seconds, phases, faults: faults.to_vec(), memory_limit_mb, queries: Vec::new() }
 }
 
 /// When each fault was injected and first rolled back, from the event log (a fault with several undo steps logs a
@@ -81,7 +101,7 @@ fn phase_at(phases: &[PhaseSpan], t: f64) -> usize {
     phases.iter().rposition(|p| p.start_s <= t).unwrap_or(0)
 }
 
-fn second(row: &SecondRecord, phase: usize) -> Second {
+pub(super) fn second(row: &SecondRecord, phase: usize) -> Second {
     let mut s = Second::empty(row.t, phase);
     for (slot, e) in s.endpoints.iter_mut().zip(row.endpoints.iter().take(Endpoint::ALL.len())) {
         *slot = EndpointSecond { outcomes: e.outcomes, latency: e.latency.expand(SECOND_SIGFIG) };
@@ -90,6 +110,7 @@ fn second(row: &SecondRecord, phase: usize) -> Second {
     s.fps_mean = row.fps_mean;
     s.memory_mb = row.memory_mb;
     s.disk_pct = row.disk_pct;
+    s.queries = row.queries.clone();
     s.status = row.status.as_ref().map(|p| StatusProbe {
         reachable: p.reachable,
         latency_ms: p.latency_ms,

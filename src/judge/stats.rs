@@ -4,6 +4,8 @@
 //! which the API was down are set apart here, once, because every request-based rule must not see them: they belong
 //! to Incident 1 (see [`super::rules`] for the precedence).
 
+use std::collections::BTreeMap;
+
 use crate::api::{Endpoint, ServiceState};
 use crate::record::{Hist, Outcome};
 
@@ -85,6 +87,8 @@ pub struct Stats {
     pub disk_max: Option<f64>,
     /// `(t, MB)` resident-memory samples.
     pub memory: Vec<(f64, f64)>,
+    /// Prometheus query answers by query name.
+    pub queries: BTreeMap<String, Vec<f64>>,
 }
 
 impl Stats {
@@ -117,6 +121,9 @@ impl Stats {
             s.fps_mean.extend(sec.fps_mean);
             s.disk_max = max_opt(s.disk_max, sec.disk_pct);
             s.memory.extend(sec.memory_mb.map(|mb| (f64::from(sec.t), mb)));
+            for (name, v) in &sec.queries {
+                s.queries.entry(name.clone()).or_default().push(*v);
+            }
         }
         for e in &s.endpoints {
             s.latency.add(&e.latency);

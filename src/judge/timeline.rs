@@ -102,10 +102,13 @@ pub fn windows(run: &Run, down: &[bool], p: &Profile) -> Vec<WindowVerdict> {
         let from = f64::from(end_s.saturating_sub(seconds(p.leak_window) as u32));
         let trailing =
             &memory[memory.partition_point(|m| m.0 < from)..memory.partition_point(|m| m.0 < f64::from(end_s))];
-        let findings = rules::evaluate(&stats, trailing, limit, p);
+        let mut findings = rules::evaluate(&stats, trailing, limit, p);
         let fps = rules::low_fps(&stats, p);
-        let healthy =
-            findings.is_empty() && fps.is_none() && !checks::verification(&stats, p).iter().any(Check::failed);
+        let queried = checks::queries(&stats, &run.queries);
+        checks::cite(&mut findings, &queried, &run.queries);
+        let healthy = findings.is_empty()
+            && fps.is_none()
+            && !checks::verification(&stats, p).iter().chain(&queried).any(Check::failed);
         let phase = Some(secs[0].phase).filter(|&ph| secs.iter().all(|s| s.phase == ph));
         raw.push(findings);
         raw_fps.push(fps);

@@ -18,6 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::Endpoint;
 use crate::cli::BenchLoadArgs;
+use crate::judge::Profile;
+use crate::metrics::{Exporter, MetricsOptions, Sources};
 use crate::record::{Hist, Record, Recorder};
 use crate::scenario::{LoadModel, Mix, ScenarioFile};
 
@@ -56,14 +58,38 @@ pub fn main(args: &BenchLoadArgs) -> anyhow::Result<()> {
         plan.tls = Some(crate::tls::client_config(&opts)?);
     }
     let result = rt.block_on(async {
-        match (args.rate, args.users) {
-            (Some(_), _) => fixed_rate(&plan).await,
-            (None, Some(n)) => users(plan, n).await,
-            (None, None) => closed_loop(&plan, args.connections, args.duration, args.requests).await,
+        let (rec, start) = recorder(&plan.phases);
+        // With `--metrics-listen`, served as in a run, so the metrics pass of loadgen.py measures what a run costs.
+        let exporter = match args.metrics_listen {
+            Some(listen) => Some(exporter(listen, &rec).await?),
+            None => None,
+        };
+        let result = match (args.rate, args.users) {
+            (Some(_), _) => fixed_rate_on(&plan, rec, start).await,
+            (None, Some(n)) => users(plan.clone(), n, rec, start).await,
+            (None, None) => closed_loop(&plan, args.connections, args.duration, args.requests, rec, start).await,
+        };
+        if let Some(e) = exporter {
+            e.finish().await;
         }
+        result
     })?;
     println!("{}", serde_json::to_string(&result)?);
     Ok(())
+}
+
+async fn exporter(listen: std::net::SocketAddr, rec: &Recorder) -> anyhow::Result<Exporter> {
+    let mut e = Exporter::start(MetricsOptions { listen: Some(listen), ..MetricsOptions::default() }).await?;
+    let sources = Sources {
+        rec: rec.clone(),
+        scenario: "bench-load".into(),
+        phases: vec!["bench".into()],
+        faults: Vec::new(),
+        held: Arc::new(Vec::new),
+        profile: Profile::default(),
+    };
+    e.attach(sources, None);
+    Ok(e)
 }
 
 /// A one-phase plan of `GET /status` only.
@@ -82,28 +108,32 @@ pub fn status_plan(url: &str, connections: usize, rate: f64, duration: Duration)
 /// The open model on `plan` as a benchmark: figures of its first phase.
 pub async fn fixed_rate(plan: &LoadPlan) -> anyhow::Result<BenchResult> {
     let (rec, start) = recorder(&plan.phases);
+    fixed_rate_on(plan, rec, start).await
+}
+
+async fn fixed_rate_on(plan: &LoadPlan, rec: Recorder, start: Instant) -> anyhow::Result<BenchResult> {
     run_open(plan, rec.clone(), start, CancellationToken::new()).await?;
     Ok(summarize(&rec.finish(), start.elapsed()))
 }
 
 /// `n` goose users without think time on `plan`'s first phase.
-pub async fn users(mut plan: LoadPlan, n: usize) -> anyhow::Result<BenchResult> {
+async fn users(mut plan: LoadPlan, n: usize, rec: Recorder, start: Instant) -> anyhow::Result<BenchResult> {
     plan.model = LoadModel::Users;
     plan.phases[0].users = n;
     (plan.ramp, plan.think_time) = (Duration::ZERO, Duration::ZERO);
-    let (rec, start) = recorder(&plan.phases);
     run_users(&plan, rec.clone(), start, CancellationToken::new()).await?;
     Ok(summarize(&rec.finish(), start.elapsed()))
 }
 
 /// `connections` closed loops on `plan`'s first phase mix for `duration` (or until `max` requests were sent).
-pub async fn closed_loop(
+async fn closed_loop(
     plan: &LoadPlan,
     connections: usize,
     duration: Duration,
     max: Option<u64>,
+    rec: Recorder,
+    start: Instant,
 ) -> anyhow::Result<BenchResult> {
-    let (rec, start) = recorder(&plan.phases);
     let shared = Arc::new(Shared::new(plan, rec.clone(), CancellationToken::new()));
     let target = Arc::new(Target::new(plan)?);
     let (issued, max) = (Arc::new(AtomicU64::new(0)), max.unwrap_or(u64::MAX));

@@ -1,5 +1,5 @@
 //! Read-only checks on a fixed cadence: `/status` (reachable, `overall_ready`, DAP/LSP state), the target's resident
-//! memory and the disk usage where it writes.
+//! memory and the disk usage where it writes; [`prometheus`] asks the scenario's PromQL queries on the same grid.
 //!
 //! Ticks sit on absolute deadlines half an interval off the start (phase boundaries, where faults are injected,
 //! fall on the run's whole seconds; a probe on the boundary itself would see the state just before or just after
@@ -11,6 +11,7 @@
 
 mod command;
 mod host;
+pub mod prometheus;
 mod status;
 
 use std::net::IpAddr;

@@ -261,6 +261,20 @@ impl Recorder {
         self.state.lock().seconds.row(t, phase).rec.status = Some(sample);
     }
 
+    /// One named Prometheus query's answer (`[probe] queries`).
+    pub fn query(&self, at: Instant, name: &str, value: f64) {
+        let t = self.second_of(at);
+        let phase = self.phase();
+        self.state.lock().seconds.row(t, phase).rec.queries.insert(name.to_owned(), value);
+    }
+
+    /// A probe sample that could not be taken (`probe` names it, e.g. `prometheus/service_p95_s`).
+    pub fn probe_failed(&self, at: Instant, probe: &str) {
+        let t = self.second_of(at);
+        let phase = self.phase();
+        *self.state.lock().seconds.row(t, phase).rec.probe_failures.entry(probe.to_owned()).or_default() += 1;
+    }
+
     pub fn event(&self, at: Instant, kind: EventKind) {
         let t = self.elapsed(at);
         self.state.lock().events.push(Event { t, kind });
@@ -269,6 +283,23 @@ impl Recorder {
     /// A snapshot of the last complete second, for live progress.
     pub fn last_second(&self) -> Option<SecondRecord> {
         self.state.lock().seconds.last_complete()
+    }
+
+    /// The last `n` rows of the per-second series (the one being filled included), for live metrics.
+    pub fn recent_seconds(&self, n: usize) -> Vec<SecondRecord> {
+        self.state.lock().seconds.recent(n)
+    }
+
+    /// `(t, MB)` resident-memory samples of the last `n` seconds: the leak fit's trailing window, without the cost of
+    /// summarizing those rows' histograms.
+    pub fn recent_memory(&self, n: usize) -> Vec<(f64, f64)> {
+        self.state.lock().seconds.recent_memory(n)
+    }
+
+    /// Read the per-phase records in place, under the recording lock: `f` must be short (live metrics read the
+    /// histograms here instead of the hot path counting into a second set of buckets).
+    pub fn with_phases<R>(&self, f: impl FnOnce(&[PhaseRecord]) -> R) -> R {
+        f(&self.state.lock().phases)
     }
 
     pub fn finish(&self) -> Record {

@@ -6,6 +6,8 @@
 //! bytes) and their dense histograms are recycled for new rows. A straggler for a compacted second (a request slower
 //! than the live window) is still counted exactly, on a slow path that expands, records and compacts again.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::hist::{CompactHist, Hist};
@@ -57,6 +59,13 @@ pub struct SecondRecord {
     pub memory_mb: Option<f64>,
     pub disk_pct: Option<f64>,
     pub status: Option<super::StatusSample>,
+    /// `[probe] queries` answered by Prometheus in this second, by query name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub queries: BTreeMap<String, f64>,
+    /// Probe samples that failed in this second, by probe (`prometheus/<query name>`): an unreachable Prometheus or a
+    /// PromQL error is counted here and the run goes on.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub probe_failures: BTreeMap<String, u32>,
 }
 
 /// A row as the recorder keeps it: the public fields plus the dense histograms while live.
@@ -116,6 +125,8 @@ impl Seconds {
                     memory_mb: None,
                     disk_pct: None,
                     status: None,
+                    queries: BTreeMap::new(),
+                    probe_failures: BTreeMap::new(),
                 },
                 fps_sum_n: (0.0, 0),
                 dense: None,
@@ -163,6 +174,15 @@ impl Seconds {
     pub fn last_complete(&self) -> Option<SecondRecord> {
         let n = self.rows.len();
         (n >= 2).then(|| self.rows[n - 2].snapshot())
+    }
+
+    pub fn recent(&self, n: usize) -> Vec<SecondRecord> {
+        self.rows[self.rows.len().saturating_sub(n)..].iter().map(Row::snapshot).collect()
+    }
+
+    pub fn recent_memory(&self, n: usize) -> Vec<(f64, f64)> {
+        let rows = &self.rows[self.rows.len().saturating_sub(n)..];
+        rows.iter().filter_map(|r| r.rec.memory_mb.map(|mb| (f64::from(r.rec.t), mb))).collect()
     }
 
     pub fn snapshot(&self) -> Vec<SecondRecord> {

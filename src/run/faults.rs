@@ -102,6 +102,13 @@ impl RunFaults {
         self.off_runtime(rec, Held::finish).await
     }
 
+    /// The names of the faults held at the moment of each call (TTL rollbacks included), for live metrics. Reads
+    /// the injector directly, not through the blocking pool: it only takes the injector's lock.
+    pub fn held(&self) -> impl Fn() -> Vec<String> + Send + Sync + 'static {
+        let injector = self.held.lock().injector.clone();
+        move || injector.held()
+    }
+
     /// Run `op` on the blocking pool and wait for it; a panic in it goes on unwinding here, as it would have inline
     /// (the [`RollbackGuard`] still rolls back when the last reference goes).
     async fn off_runtime<T: Send + 'static>(

@@ -33,6 +33,7 @@ use crate::cli::{Format, RunArgs};
 use crate::fault::FaultSpec;
 use crate::fault::proxy::Proxy;
 use crate::load::LoadPlan;
+use crate::metrics::{Exporter, MetricsOptions, Sources};
 use crate::probe::ProbePlan;
 use crate::progress::Progress;
 use crate::record::{EventKind, Recorder};
@@ -137,6 +138,8 @@ fn interrupt_token() -> anyhow::Result<CancellationToken> {
 /// Run the scenario and build its report; the outcome is decided by the caller once a baseline is compared.
 pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationToken) -> anyhow::Result<Report> {
     let journal = faults::RunFaults::open_journal(scenario, args.journal.as_deref())?;
+    // Before the target is touched: a metrics address in use ends the run here, before any load.
+    let mut exporter = Exporter::start(metrics_options(scenario, args)?).await?;
     let target = Target::resolve(scenario, args.target.as_deref(), args.telemetry.as_deref(), &args.tls)?;
     if let Some(tls) = &target.tls {
         crate::tls::preflight(&target.http, target.telemetry.as_deref(), tls).await?;
@@ -160,6 +163,10 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
     let start = Instant::now();
     let rec = Recorder::new(start, &phase_names);
     rec.event(start, EventKind::RunStarted { target: target.http.clone() });
+    exporter.attach(
+        metrics_sources(scenario, &rec, faults.as_ref()),
+        faults::target_host(&target).ok().map(|h| format!("{}:{}", h.host, h.http_port)),
+    );
 
     let stop_watching = CancellationToken::new();
     let progress = Progress::new(args.quiet, total);
@@ -177,6 +184,13 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
                 }
                 Ok(_) => None,
             }
+        });
+    }
+    if let Some(plan) = crate::probe::prometheus::QueryPlan::from_probe(&file.probe) {
+        let (rec, cancel) = (rec.clone(), stop_watching.clone());
+        watchers.spawn(async move {
+            crate::probe::prometheus::watch(plan, rec, cancel).await;
+            None
         });
     }
     let probes = probe_plan(&target, &file.probe);
@@ -267,8 +281,36 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
         expectations,
         record,
     };
+    exporter.finish().await;
     report.outcome = report::decide(&report);
     Ok(report)
+}
+
+/// The flags win over the scenario's `[metrics]` (already checked by validate).
+fn metrics_options(scenario: &Scenario, args: &RunArgs) -> anyhow::Result<MetricsOptions> {
+    let m = &scenario.file.metrics;
+    let listen = match (args.metrics_listen, &m.listen) {
+        (Some(a), _) => Some(a),
+        (None, Some(l)) => Some(l.parse().with_context(|| format!("[metrics] listen = {l:?} is not host:port"))?),
+        (None, None) => None,
+    };
+    Ok(MetricsOptions {
+        listen,
+        remote_write: args.metrics_remote_write.clone().or_else(|| m.remote_write.clone()),
+        shard: args.shard.map_or(0, |s| s.index).to_string(),
+    })
+}
+
+fn metrics_sources(scenario: &Scenario, rec: &Recorder, faults: Option<&faults::RunFaults>) -> Sources {
+    let held = faults.map(faults::RunFaults::held);
+    Sources {
+        rec: rec.clone(),
+        scenario: scenario.name.clone(),
+        phases: scenario.file.phases.iter().map(|p| p.name.clone()).collect(),
+        faults: scenario.faults.iter().map(|f| (f.name.clone(), f.kind.name())).collect(),
+        held: Arc::new(move || held.as_ref().map(|h| h()).unwrap_or_default()),
+        profile: scenario.file.thresholds.resolve(),
+    }
 }
 
 /// With a `network` fault, the one proxy the load goes through for the whole run (see the module doc).

@@ -103,6 +103,7 @@ pub(super) fn check(file: &ScenarioFile) -> Result<Vec<Fault>, Vec<Issue>> {
     });
     check_load(&mut c, &root.key("load"), &file.load);
     check_probe(&mut c, &root.key("probe"), file);
+    check_metrics(&mut c, &root.key("metrics"), &file.metrics);
     check_allow(&mut c, &root.key("allow"), &file.allow);
     let fault_names: Vec<&str> = file.faults.iter().map(|f| f.name.as_str()).collect();
     let resolved = check_phases(&mut c, &root.key("phase"), file, &fault_names);
@@ -206,6 +207,48 @@ fn check_probe(c: &mut Checker, at: &KeyPath, file: &ScenarioFile) {
         if let Some(cmd) = cmd {
             c.command(&at.key(key), cmd);
         }
+    }
+    check_prometheus(c, at, probe);
+}
+
+fn check_prometheus(c: &mut Checker, at: &KeyPath, probe: &super::model::Probe) {
+    if let Some(url) = &probe.prometheus {
+        check_url(c, &at.key("prometheus"), url, UrlRole::Prometheus);
+    }
+    c.check(probe.queries.is_empty() || probe.prometheus.is_some(), &at.key("queries"), || {
+        "queries need a server to ask; set [probe] prometheus = \"http://host:9090\"".to_owned()
+    });
+    for (name, q) in &probe.queries {
+        let at = at.key("queries").key(name);
+        let ok = !name.is_empty() && name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+        c.check(ok, &at, || format!("\"{name}\" cannot name a check; use letters, digits and '_', e.g. service_p95_s"));
+        let spec = q.spec();
+        c.check(!spec.query.trim().is_empty(), &at, || "the PromQL query is empty".to_owned());
+        c.check(spec.below.is_none() || spec.above.is_none(), &at, || {
+            "below and above are both set; a check has one direction, keep one".to_owned()
+        });
+        for v in [spec.below, spec.above].into_iter().flatten() {
+            c.check(v.is_finite(), &at, || format!("{v} is not a threshold; use a finite number"));
+        }
+        if let Some(i) = &spec.incident {
+            if let Err(e) = i.parse::<crate::judge::Incident>() {
+                c.fail(&at.key("incident"), e.to_string());
+            }
+            c.check(spec.below.is_some() || spec.above.is_some(), &at.key("incident"), || {
+                "an incident needs a check to cite; add below = ... or above = ...".to_owned()
+            });
+        }
+    }
+}
+
+fn check_metrics(c: &mut Checker, at: &KeyPath, m: &super::model::Metrics) {
+    if let Some(listen) = &m.listen {
+        c.check(listen.parse::<std::net::SocketAddr>().is_ok(), &at.key("listen"), || {
+            format!("\"{listen}\" is not host:port; write e.g. \"127.0.0.1:9464\" (an IP address, not a name)")
+        });
+    }
+    if let Some(url) = &m.remote_write {
+        check_url(c, &at.key("remote_write"), url, UrlRole::Prometheus);
     }
 }
 

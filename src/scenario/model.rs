@@ -5,6 +5,7 @@
 //! embeds as "the scenario as run": secrets are never inline here (a token comes from an environment variable or a
 //! file, named by `token_env`/`token_file`), so serializing a scenario cannot leak one.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -36,6 +37,9 @@ pub struct ScenarioFile {
     pub load: Load,
     #[serde(default)]
     pub probe: Probe,
+    /// Live metrics while the run lasts.
+    #[serde(default)]
+    pub metrics: Metrics,
     /// The timeline, in order. At least one phase.
     #[serde(rename = "phase")]
     pub phases: Vec<Phase>,
@@ -258,6 +262,60 @@ pub struct Probe {
     /// Remote target: a shell command printing the disk usage in percent.
     #[serde(default)]
     pub disk_command: Option<String>,
+    /// Base URL of a Prometheus server (`http://host:port`) that `queries` are asked of, each probe interval.
+    #[serde(default)]
+    pub prometheus: Option<String>,
+    /// Named PromQL queries (instant queries, one number each), recorded per second under their name: a string, or
+    /// a table with `query` and a check (`below` or `above`, optionally the `incident` its breach is evidence of).
+    #[serde(default)]
+    pub queries: BTreeMap<String, Query>,
+}
+
+/// One `[probe] queries` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Query {
+    /// Recorded and shown only.
+    PromQl(String),
+    Checked(QuerySpec),
+}
+
+/// A query with a check: a named verification check on every phase, and evidence for `incident` when it breaks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuerySpec {
+    /// The PromQL expression; its result must be one number (a scalar or a one-element vector).
+    pub query: String,
+    /// Healthy while the value is below this.
+    #[serde(default)]
+    pub below: Option<f64>,
+    /// Healthy while the value is above this.
+    #[serde(default)]
+    pub above: Option<f64>,
+    /// A runbook incident (e.g. `slow_responses`) whose findings cite this query when its check fails.
+    #[serde(default)]
+    pub incident: Option<String>,
+}
+
+impl Query {
+    pub fn spec(&self) -> QuerySpec {
+        match self {
+            Self::PromQl(q) => QuerySpec { query: q.clone(), below: None, above: None, incident: None },
+            Self::Checked(s) => s.clone(),
+        }
+    }
+}
+
+/// `[metrics]`: where live metrics go while the run lasts (the `--metrics-*` flags override both).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// Serve OpenMetrics on this `host:port` (`/metrics`), e.g. `"127.0.0.1:9464"`.
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// Push with Prometheus remote write to this URL, e.g. `"http://127.0.0.1:9090/api/v1/write"`.
+    #[serde(default)]
+    pub remote_write: Option<String>,
 }
 
 impl Default for Probe {

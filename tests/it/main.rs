@@ -1,6 +1,7 @@
 mod architecture;
 mod faults;
 mod load;
+mod metrics;
 mod perf_auth;
 mod reports;
 mod run;

@@ -20,6 +20,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::knobs::{KnobSettings, Knobs};
 use super::main_loop::Job;
+use super::metrics::HttpMetrics;
 use super::routes::{ApiRequest, Reply, error};
 use super::serve::handshake;
 
@@ -44,6 +45,7 @@ pub async fn serve(
     knobs: Arc<Knobs>,
 ) {
     let open = Arc::new(AtomicUsize::new(0));
+    let metrics = Arc::new(HttpMetrics::new());
     loop {
         let stream = match listener.accept().await {
             Ok((s, _)) => s,
@@ -60,14 +62,15 @@ pub async fn serve(
         }
         open.fetch_add(1, Ordering::Relaxed);
         let slot = Slot(open.clone());
-        let (frames, knobs, tls) = (frames.clone(), knobs.clone(), tls.clone());
+        let (frames, knobs, tls, metrics) = (frames.clone(), knobs.clone(), tls.clone(), metrics.clone());
         tokio::spawn(async move {
             let _slot = slot;
             let stream = match handshake(stream, tls.as_ref()).await {
                 Ok(s) => s,
                 Err(e) => return tracing::debug!("https handshake: {e}"),
             };
-            let service = hyper::service::service_fn(move |req| handle(req, frames.clone(), knobs.clone()));
+            let service =
+                hyper::service::service_fn(move |req| handle(req, frames.clone(), knobs.clone(), metrics.clone()));
             let conn = hyper::server::conn::http1::Builder::new()
                 .header_read_timeout(None)
                 .serve_connection(TokioIo::new(stream), service);
@@ -91,7 +94,9 @@ async fn handle(
     req: Request<Incoming>,
     frames: mpsc::UnboundedSender<Job>,
     knobs: Arc<Knobs>,
+    metrics: Arc<HttpMetrics>,
 ) -> Result<Response<Full<Bytes>>, Close> {
+    let arrived = std::time::Instant::now();
     let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(Close::TooLarge);
@@ -102,11 +107,21 @@ async fn handle(
     if path.starts_with(CONTROL_PREFIX) {
         return Ok(respond(control(&parts.method, &path, &body, &knobs)));
     }
+    if path == "/metrics" && parts.method == Method::GET {
+        let mut resp = Response::new(Full::new(Bytes::from(metrics.encode())));
+        resp.headers_mut().insert(
+            CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        );
+        return Ok(resp);
+    }
     let authorization = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_string);
     let (tx, rx) = oneshot::channel();
-    let request = ApiRequest { method: parts.method, path, authorization, body };
+    let request = ApiRequest { method: parts.method, path: path.clone(), authorization, body };
     frames.send(Job { request, reply: tx }).map_err(|_| Close::Stopped)?;
-    Ok(respond(rx.await.map_err(|_| Close::Stopped)?))
+    let reply = rx.await.map_err(|_| Close::Stopped)?;
+    metrics.observe(&path, reply.status, arrived.elapsed().as_secs_f64());
+    Ok(respond(reply))
 }
 
 fn respond(reply: Reply) -> Response<Full<Bytes>> {

@@ -38,6 +38,8 @@
 //! - FPS: the loop catches up after a stall of up to 4 frames (a busy host), and starts afresh after a longer
 //!   one, so slow frames show as low FPS and scheduling hiccups do not.
 //! - The secret file is re-read every frame; whitespace around the secret is ignored.
+//! - `GET /metrics` serves `http_request_duration_seconds` by route and code without a token, off the frame, as
+//!   the control routes ([`metrics`]).
 
 pub mod api;
 pub mod auth;
@@ -51,6 +53,7 @@ pub mod launch;
 mod link;
 mod lsp;
 mod main_loop;
+mod metrics;
 mod project;
 mod routes;
 mod scene;

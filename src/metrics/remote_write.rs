@@ -1,0 +1,179 @@
+//! Prometheus remote write (protocol 1.0): a snapshot as a protobuf `WriteRequest`, snappy-compressed, POSTed.
+//! For runs nothing can scrape (Kubernetes shards): every series carries `job` and `shard`, so a dashboard sums
+//! shards with `sum without (shard)`.
+//!
+//! The four messages are declared here with `prost` derives (field numbers from prometheus/prompb `types.proto`
+//! and `remote.proto`), which is all of the protocol a sender needs.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use prost::Message;
+
+use super::buckets::BOUNDS;
+use super::snapshot::{Family, Kind, Value};
+
+#[derive(Clone, PartialEq, Message)]
+pub struct WriteRequest {
+    #[prost(message, repeated, tag = "1")]
+    pub timeseries: Vec<TimeSeries>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub struct TimeSeries {
+    #[prost(message, repeated, tag = "1")]
+    pub labels: Vec<Label>,
+    #[prost(message, repeated, tag = "2")]
+    pub samples: Vec<Sample>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub struct Label {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(string, tag = "2")]
+    pub value: String,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub struct Sample {
+    #[prost(double, tag = "1")]
+    pub value: f64,
+    #[prost(int64, tag = "2")]
+    pub timestamp: i64,
+}
+
+/// The snapshot as time series at `timestamp_ms`, with `extra` labels on each (labels sorted, as receivers need).
+pub fn write_request(families: &[Family], extra: &[(&str, &str)], timestamp_ms: i64) -> WriteRequest {
+    let mut timeseries = Vec::new();
+    let mut push = |name: String, labels: Vec<(&str, String)>, value: f64| {
+        // A series' own label wins over an extra of the same name (`drill_run_info` has its `shard` already).
+        let extra = extra.iter().filter(|(k, _)| !labels.iter().any(|(l, _)| l == k));
+        let extra: Vec<Label> = extra.map(|(k, v)| Label { name: (*k).to_owned(), value: (*v).to_owned() }).collect();
+        let mut labels: Vec<Label> = labels
+            .into_iter()
+            .map(|(k, v)| Label { name: k.to_owned(), value: v })
+            .chain(extra)
+            .chain([Label { name: "__name__".into(), value: name }])
+            .collect();
+        labels.sort_by(|a, b| a.name.cmp(&b.name));
+        timeseries.push(TimeSeries { labels, samples: vec![Sample { value, timestamp: timestamp_ms }] });
+    };
+    for f in families {
+        for s in &f.series {
+            let labels = || s.labels.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+            match (&s.value, f.kind) {
+                (Value::Scalar(v), Kind::Counter) => push(format!("{}_total", f.name), labels(), *v),
+                (Value::Scalar(v), _) => push(f.name.to_owned(), labels(), *v),
+                (Value::Histogram(b), _) => {
+                    let mut cumulative = 0;
+                    let bounds = BOUNDS.iter().map(f64::to_string).chain(["+Inf".to_owned()]);
+                    for (le, n) in bounds.zip(&b.counts) {
+                        cumulative += n;
+                        let mut l = labels();
+                        l.push(("le", le));
+                        push(format!("{}_bucket", f.name), l, cumulative as f64);
+                    }
+                    push(format!("{}_sum", f.name), labels(), b.sum_s);
+                    push(format!("{}_count", f.name), labels(), b.total() as f64);
+                }
+            }
+        }
+    }
+    WriteRequest { timeseries }
+}
+
+/// POSTs write requests to one URL.
+pub struct Writer {
+    client: Client<HttpConnector, Full<Bytes>>,
+    url: hyper::Uri,
+}
+
+impl Writer {
+    pub fn new(url: &str) -> anyhow::Result<Writer> {
+        let uri: hyper::Uri = url.parse().map_err(|e| anyhow::anyhow!("remote-write URL {url}: {e}"))?;
+        anyhow::ensure!(
+            uri.scheme_str() == Some("http") && uri.host().is_some(),
+            "remote-write URL {url} must be http://host:port/path, e.g. http://127.0.0.1:9090/api/v1/write"
+        );
+        Ok(Writer { client: Client::builder(TokioExecutor::new()).build_http(), url: uri })
+    }
+
+    /// Send one request; `Err` names the HTTP status and the receiver's message.
+    pub async fn send(&self, req: &WriteRequest, timeout: Duration) -> Result<(), String> {
+        let body = snap::raw::Encoder::new().compress_vec(&req.encode_to_vec()).map_err(|e| e.to_string())?;
+        let request = hyper::Request::post(self.url.clone())
+            .header("Content-Encoding", "snappy")
+            .header("Content-Type", "application/x-protobuf")
+            .header("User-Agent", concat!("spacetime-drill/", env!("CARGO_PKG_VERSION")))
+            .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| e.to_string())?;
+        let resp = tokio::time::timeout(timeout, self.client.request(request))
+            .await
+            .map_err(|_| format!("no answer within {timeout:?}"))?
+            .map_err(|e| e.to_string())?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&body).trim().chars().take(200).collect::<String>()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::buckets::Buckets;
+    use crate::metrics::snapshot::Series;
+
+    #[test]
+    fn histograms_expand_to_cumulative_buckets_and_labels_are_sorted() {
+        let mut counts = vec![0; BOUNDS.len() + 1];
+        counts[10] = 3;
+        counts[BOUNDS.len()] = 1;
+        let families = vec![
+            Family {
+                name: "h_seconds",
+                help: "",
+                kind: Kind::Histogram,
+                series: vec![Series {
+                    labels: vec![("phase", "p".into())],
+                    value: Value::Histogram(Buckets { counts, sum_s: 9.5 }),
+                }],
+            },
+            Family {
+                name: "c",
+                help: "",
+                kind: Kind::Counter,
+                series: vec![Series { labels: vec![("shard", "1".into())], value: Value::Scalar(4.0) }],
+            },
+        ];
+        let req = write_request(&families, &[("shard", "1"), ("job", "spacetime-drill")], 1000);
+        assert_eq!(req.timeseries.len(), BOUNDS.len() + 1 + 2 + 1);
+        for ts in &req.timeseries {
+            assert!(ts.labels.windows(2).all(|w| w[0].name < w[1].name), "sorted and unique: {:?}", ts.labels);
+        }
+        let value_of = |name: &str, le: Option<&str>| {
+            req.timeseries
+                .iter()
+                .find(|t| {
+                    t.labels.iter().any(|l| l.name == "__name__" && l.value == name)
+                        && le.is_none_or(|le| t.labels.iter().any(|l| l.name == "le" && l.value == le))
+                })
+                .map(|t| t.samples[0].value)
+        };
+        assert_eq!(value_of("h_seconds_bucket", Some("+Inf")), Some(4.0));
+        assert_eq!(value_of("h_seconds_bucket", Some(&BOUNDS[9].to_string())), Some(0.0));
+        assert_eq!(value_of("h_seconds_bucket", Some(&BOUNDS[10].to_string())), Some(3.0));
+        assert_eq!(value_of("h_seconds_count", None), Some(4.0));
+        assert_eq!(value_of("c_total", None), Some(4.0));
+        let decoded = WriteRequest::decode(&*req.encode_to_vec()).unwrap();
+        assert_eq!(decoded, req);
+    }
+}
