@@ -98,6 +98,10 @@ duration = "6s"
 name = "slow"
 [fault.frame_work]
 ms = 300
+
+# Observe only: the test asserts what Prometheus and the report saw, not a gate.
+[expect]
+incident = "any"
 "#
     )
 }
