@@ -1,7 +1,8 @@
 //! The CI gate, high-error-rate and auth-failures drills over HTTPS and WSS against a simulator started as its own
 //! process (`sim --tls-cert ... --jwt-secret-file ...`), run as `run --target https://... --telemetry wss://...`
 //! with the token from the environment: shortened copies (the same faults, seconds-long phases) reach the verdicts
-//! the shipped drills reach over plain HTTP (`run/shipped.rs`). Against a target the run did not start, the faults
+//! the shipped drills reach over plain HTTP (`run/shipped.rs`); the recovery phases keep the shipped 10 s, which
+//! the bridge's reconnect backoff (1, 2, 4, 8 s) needs. Against a target the run did not start, the faults
 //! name their objects: the DAP by its port with a restart command, the signing key by its file, and the bad token
 //! is a wrongly signed one (an expired one needs the target's secret, which the run knows only for its own
 //! simulator). And a TLS target that dies mid-run gives counted errors and a verdict, never a hang.
@@ -144,7 +145,7 @@ duration = "5s"
 faults = ["kill-dap"]
 [[phase]]
 name = "recovery-1"
-duration = "8s"
+duration = "10s"
 [[fault]]
 name = "kill-dap"
 [fault.kill_process]
@@ -174,14 +175,14 @@ duration = "4s"
 faults = ["rotate"]
 [[phase]]
 name = "recovery-1"
-duration = "7s"
+duration = "10s"
 [[phase]]
 name = "expired-share"
 duration = "4s"
 faults = ["expired"]
 [[phase]]
 name = "recovery-2"
-duration = "7s"
+duration = "10s"
 [[fault]]
 name = "rotate"
 [fault.key_rotation]
