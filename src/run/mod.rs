@@ -16,6 +16,7 @@
 //! run, or a fault that failed to inject or roll back (the drill did not do what it said, so it cannot pass).
 
 mod faults;
+mod step_summary;
 mod verdict;
 
 use std::path::{Path, PathBuf};
@@ -59,6 +60,9 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
     // report.json is always written: compare, merge and `report` read it back.
     let formats: Vec<Format> = std::iter::once(Format::Json).chain(args.format.iter().copied()).collect();
     let files = report::render_all(&report, &out_dir, &formats)?;
+    if let Some(path) = &args.summary_file {
+        step_summary::append(&report, path, &out_dir)?;
+    }
     if !args.quiet {
         print!("{}", report::render_table(&report));
     }
@@ -82,6 +86,9 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     for f in &files {
         println!("report: {}", f.display());
+    }
+    if let Some(path) = &args.summary_file {
+        println!("summary: appended to {}", path.display());
     }
     for e in &errors {
         eprintln!("error: {e}");
