@@ -1,3 +1,4 @@
+mod adopt;
 mod faults;
 mod load;
 mod perf_auth;
