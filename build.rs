@@ -9,15 +9,19 @@ fn main() {
     let version = env!("CARGO_PKG_VERSION");
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let dir = Path::new(&manifest_dir);
-    let stamped = match commit(dir) {
+    let commit = commit(dir);
+    let stamped = match &commit {
         Some(commit) => format!("{version} (commit {commit})"),
         None => version.to_owned(),
     };
     println!("cargo:rustc-env=SPACETIME_DRILL_VERSION={stamped}");
+    println!("cargo:rerun-if-changed=build.rs");
+    if commit.is_none() {
+        return;
+    }
     // Rebuild when HEAD moves: HEAD itself (checkout) and the branch it points at (commit). Both paths come from git
     // so that worktrees, whose refs live in the common directory, are followed too. Only existing files are named:
     // cargo reruns a build script on every build while a path it watches is missing.
-    println!("cargo:rerun-if-changed=build.rs");
     let refs = ["HEAD", "packed-refs"].into_iter().map(str::to_owned);
     for name in refs.chain(git(dir, &["symbolic-ref", "-q", "HEAD"])) {
         let path = git(dir, &["rev-parse", "--git-path", &name]).map(|p| dir.join(p));

@@ -6,22 +6,26 @@
 #   deploy/image/build.sh                      # static release binary (glibc, +crt-static), tag spacetime-drill:VERSION
 #   deploy/image/build.sh --binary PATH        # an already built binary; a dynamic one gets its shared libraries
 #   deploy/image/build.sh --tag NAME:TAG       # another tag (repeatable); :latest is always added
+#   deploy/image/build.sh --stage DIR          # only stage the build context into DIR (for `docker build DIR`)
 #
 # Needs buildah (Debian: `apt-get install buildah`) and the CA bundle of Debian's ca-certificates package.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 binary=""
+stage_only=""
 tags=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --binary) binary="$2"; shift 2 ;;
     --tag) tags+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --stage) stage_only="$2"; shift 2 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-command -v buildah >/dev/null || { echo "build.sh: buildah is not installed (apt-get install buildah)" >&2; exit 2; }
+[ -n "$stage_only" ] || command -v buildah >/dev/null ||
+  { echo "build.sh: buildah is not installed (apt-get install buildah), or use --stage DIR" >&2; exit 2; }
 ca=/etc/ssl/certs/ca-certificates.crt
 [ -s "$ca" ] || { echo "build.sh: no CA bundle at $ca (apt-get install ca-certificates)" >&2; exit 2; }
 
@@ -34,8 +38,13 @@ if [ -z "$binary" ]; then
 fi
 [ -x "$binary" ] || { echo "build.sh: $binary is not an executable" >&2; exit 2; }
 
-stage=$(mktemp -d /tmp/spacetime-drill-image.XXXXXX)
-trap 'rm -rf "$stage"' EXIT
+if [ -n "$stage_only" ]; then
+  stage="$stage_only"
+  mkdir -p "$stage"
+else
+  stage=$(mktemp -d /tmp/spacetime-drill-image.XXXXXX)
+  trap 'rm -rf "$stage"' EXIT
+fi
 root="$stage/rootfs"
 mkdir -p "$root/usr/local/bin" "$root/etc/ssl/certs" "$root/tmp" "$root/home" "$stage/home"
 chmod 1777 "$root/tmp"
@@ -52,6 +61,10 @@ if ldd "$binary" >/dev/null 2>&1; then
   done
 fi
 cp deploy/image/Containerfile "$stage/Containerfile"
+if [ -n "$stage_only" ]; then
+  echo "staged the build context in $stage: docker build -t spacetime-drill $stage"
+  exit 0
+fi
 
 version=$("$root/usr/local/bin/spacetime-drill" --version | awk '{print $2}')
 tag_args=(--tag "spacetime-drill:$version" --tag spacetime-drill:latest)
