@@ -23,7 +23,13 @@ fn init_logging(cli: &Cli) {
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log));
     match cli.log_format {
-        LogFormat::Json => logs.json().init(),
+        LogFormat::Json => {
+            // The watchdog and fault holders are this binary too and share our stderr: the variable behind
+            // `--log-format` makes them write JSON as well, so a log collector never meets a text line.
+            // SAFETY: called first thing in `main`, before any thread exists that could read the environment.
+            unsafe { std::env::set_var("SPACETIME_DRILL_LOG_FORMAT", "json") };
+            logs.json().init()
+        }
         LogFormat::Text => logs.with_ansi(colour_wanted()).init(),
     }
 }
