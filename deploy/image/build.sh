@@ -69,5 +69,9 @@ fi
 version=$("$root/usr/local/bin/spacetime-drill" --version | awk '{print $2}')
 tag_args=(--tag "spacetime-drill:$version" --tag spacetime-drill:latest)
 for t in "${tags[@]}"; do tag_args+=(--tag "$t"); done
+previous=$(buildah images --quiet --noheading spacetime-drill:latest 2>/dev/null || true)
 buildah bud --quiet --layers=false "${tag_args[@]}" -f "$stage/Containerfile" "$stage" >/dev/null
+# The image these tags named before, if nothing else names it now (buildah refuses to remove one that is still
+# tagged or in use), so rebuilding in CI does not pile up untagged images.
+[ -z "$previous" ] || buildah rmi "$previous" >/dev/null 2>&1 || true
 echo "built spacetime-drill:$version ($(du -sh "$root" | cut -f1) staged from $binary)"
