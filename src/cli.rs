@@ -22,15 +22,28 @@ Exit codes:
      that could not be measured, reports that do not compare or merge, an output that
      would overwrite another file; or the run was interrupted";
 
+/// The package version and, when built from a git checkout, the commit (stamped by `build.rs`).
+pub const VERSION: &str = env!("SPACETIME_DRILL_VERSION");
+
 /// spacetime-drill: load and chaos drills for the SpaceTime API, judged against its incident runbook.
 #[derive(Debug, Parser)]
-#[command(name = "spacetime-drill", version, about, after_help = EXIT_CODES)]
+#[command(name = "spacetime-drill", version = VERSION, about, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// Log filter for diagnostics on stderr (tracing's EnvFilter syntax), e.g. `debug` or `spacetime_drill=trace`.
     #[arg(long, global = true, env = "SPACETIME_DRILL_LOG", default_value = "warn")]
     pub log: String,
+    /// How diagnostics on stderr are written: `text` (coloured only on a terminal without `NO_COLOR`) or `json`
+    /// (one object per line, for log collectors).
+    #[arg(long, global = true, value_enum, env = "SPACETIME_DRILL_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,12 +64,28 @@ pub enum Command {
     Compare(CompareArgs),
     /// Merge one drill's shard reports exactly (histograms added, counts summed), judge it, exit as `run` does.
     Merge(MergeArgs),
+    /// Print a shell completion script, e.g. `spacetime-drill completions bash > /etc/bash_completion.d/spacetime-drill`.
+    Completions(CompletionsArgs),
+    /// Print the man page, or with `--out DIR` write one page per command into DIR.
+    Man(ManArgs),
     /// Internal: the run's watchdog (`--journal`) or a fault's holder process (`--hold`).
     #[command(hide = true)]
     Watchdog(WatchdogArgs),
     /// Internal: drive the load engine alone against a URL and print JSON figures (for `benches/loadgen.py`).
     #[command(hide = true)]
     BenchLoad(BenchLoadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `spacetime-drill.1` and `spacetime-drill-<command>.1` here (created if missing) instead of printing.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +157,10 @@ pub struct RunArgs {
     /// Report formats to write into the report directory (comma-separated); `md` writes summary.md and postmortem.md.
     #[arg(long, value_delimiter = ',', default_value = "json")]
     pub format: Vec<Format>,
+    /// Also append summary.md to this file (GitHub Actions sets `GITHUB_STEP_SUMMARY` to its job summary).
+    /// Capped a little under GitHub's 1 MiB step-summary limit; the full summary stays in the report directory.
+    #[arg(long, value_name = "PATH", env = "GITHUB_STEP_SUMMARY")]
+    pub summary_file: Option<PathBuf>,
     /// Compare the finished run with this baseline report as `compare` does; a regression makes the run exit 1.
     #[arg(long)]
     pub baseline: Option<PathBuf>,

@@ -25,6 +25,7 @@ pub mod cli;
 pub mod fault;
 pub mod judge;
 pub mod load;
+pub mod manual;
 pub mod metrics;
 pub mod probe;
 pub mod progress;
@@ -59,6 +60,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::report_command(&args),
         Command::Compare(args) => report::compare_command(&args),
         Command::Merge(args) => report::merge_command(&args),
+        Command::Completions(args) => {
+            manual::completions(args.shell);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man(args) => manual::man(args.out.as_deref()).map(|()| ExitCode::SUCCESS),
         Command::Recover(args) => fault::watchdog::recover(args.journal.as_deref()),
         Command::Watchdog(args) => match (args.journal, args.hold) {
             (Some(journal), _) => fault::watchdog::serve(&journal),

@@ -18,6 +18,7 @@
 //! format read the same [`report::Outcome`].
 
 mod faults;
+mod step_summary;
 mod verdict;
 
 use std::path::{Path, PathBuf};
@@ -78,6 +79,9 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
     // report.json is always written: compare, merge and `report` read it back.
     let formats: Vec<Format> = std::iter::once(Format::Json).chain(args.format.iter().copied()).collect();
     let files = report::render_all(&report, &out_dir, &formats)?;
+    if let Some(path) = &args.summary_file {
+        step_summary::append(&report, path, &out_dir)?;
+    }
     if !args.quiet {
         print!("{}", report::render_table(&report));
     }
@@ -90,6 +94,9 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
     print!("{}", report::headline_and_reasons(&report));
     for f in &files {
         println!("report: {}", f.display());
+    }
+    if let Some(path) = &args.summary_file {
+        println!("summary: appended to {}", path.display());
     }
     for e in &report.errors {
         eprintln!("error: {e}");

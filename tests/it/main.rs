@@ -1,3 +1,4 @@
+mod adopt;
 mod architecture;
 mod faults;
 mod load;

@@ -1,11 +1,10 @@
 //! Reports (issue 6): every format rendered from real and judged reports, JUnit parsed back, the HTML opened in
-//! headless Chromium, baselines compared, shard reports merged exactly, and the Kubernetes manifests kept valid.
+//! headless Chromium, baselines compared and shard reports merged exactly.
 
 mod charts_html;
 mod compare;
 mod fixture;
 mod formats;
-mod kube;
 mod merge;
 mod outcome;
 mod postmortem;
