@@ -220,7 +220,14 @@ async fn push(writer: remote_write::Writer, state: Arc<Mutex<State>>, shard: Str
         let req = remote_write::write_request(&families, &extra, chrono::Utc::now().timestamp_millis());
         match writer.send(&req, PUSH_TIMEOUT).await {
             Ok(()) => failing = false,
-            Err(e) if !std::mem::replace(&mut failing, true) => tracing::warn!("metrics remote write failing: {e}"),
+            // Once per failure spell, on stderr and in the run's event log, so the report says metrics went missing.
+            Err(e) if !std::mem::replace(&mut failing, true) => {
+                let message = format!("metrics remote write failing: {e}");
+                tracing::warn!("{message}");
+                if let Some(src) = state.lock().sources.as_ref() {
+                    src.rec.event(Instant::now(), crate::record::EventKind::Note { message });
+                }
+            }
             Err(_) => {}
         }
         if last {

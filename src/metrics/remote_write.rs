@@ -116,7 +116,7 @@ impl Writer {
         let resp = tokio::time::timeout(timeout, self.client.request(request))
             .await
             .map_err(|_| format!("no answer within {timeout:?}"))?
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("{:#}", anyhow::Error::from(e)))?;
         let status = resp.status();
         if status.is_success() {
             return Ok(());

@@ -96,7 +96,7 @@ async fn ask(
         .body(Full::new(Bytes::from(form)))
         .map_err(|e| e.to_string())?;
     let work = async {
-        let resp = client.request(req).await.map_err(|e| format!("{url}: {}", root_cause(&e)))?;
+        let resp = client.request(req).await.map_err(|e| format!("{url}: {:#}", anyhow::Error::from(e)))?;
         let status = resp.status();
         let body = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
         Ok::<_, String>((status, body))
@@ -110,14 +110,6 @@ async fn ask(
         )
     })?;
     number(&json)
-}
-
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 /// The one number of an API answer: a scalar, or a vector of one element (several elements are an error: the

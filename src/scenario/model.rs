@@ -272,12 +272,33 @@ pub struct Probe {
 }
 
 /// One `[probe] queries` entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Query {
     /// Recorded and shown only.
     PromQl(String),
     Checked(QuerySpec),
+}
+
+/// By hand rather than `untagged`, so that a mistake inside a table is reported as that table's own error (an
+/// unknown key, a wrong type) instead of "did not match any variant".
+impl<'de> Deserialize<'de> for Query {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Query;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a PromQL string or a table { query = \"...\", below = ..., incident = \"...\" }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Query, E> {
+                Ok(Query::PromQl(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Query, A::Error> {
+                QuerySpec::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Query::Checked)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// A query with a check: a named verification check on every phase, and evidence for `incident` when it breaks.
@@ -382,5 +403,25 @@ mod defaults {
     }
     pub fn probe_interval() -> Duration {
         Duration::from_secs(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Scenario;
+
+    fn error(probe: &str) -> String {
+        let text = format!(
+            "[probe]\nprometheus = \"http://127.0.0.1:9090\"\n{probe}\n[[phase]]\nname = \"p\"\nduration = \"1s\"\n"
+        );
+        Scenario::parse("q.toml".as_ref(), &text).map(|_| String::new()).unwrap_or_else(|e| e[0].to_string())
+    }
+
+    #[test]
+    fn a_query_is_a_string_or_a_table_and_mistakes_in_either_are_named() {
+        assert_eq!(error("queries = { a = \"up\", b = { query = \"up\", above = 1 } }"), "");
+        assert!(error("queries = { a = { query = \"x\", treshold = 1 } }").contains("unknown field \"treshold\""));
+        let wrong = error("queries = { a = 3 }");
+        assert!(wrong.contains("a PromQL string or a table"), "{wrong}");
     }
 }
