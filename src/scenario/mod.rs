@@ -15,6 +15,7 @@ mod command;
 mod error;
 mod expect;
 mod fault;
+mod host;
 mod locate;
 mod model;
 
@@ -25,6 +26,7 @@ pub use command::{schema, validate_command};
 pub use error::{ErrorKind, LineCol, ScenarioError, closest};
 pub use expect::Expect;
 pub use fault::*;
+pub use host::HostEntry;
 pub use model::*;
 
 use locate::Doc;
