@@ -1,5 +1,6 @@
 mod architecture;
 mod faults;
+mod hosts;
 mod load;
 mod perf_auth;
 mod reports;
