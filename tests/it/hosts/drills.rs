@@ -1,1 +1,73 @@
+//! Drills with every fault on a host: the simulator runs as a separate process "on" the test's sshd host, the run
+//! reaches it as an external `[target]`, and the faults go through the agent. Same verdicts as the local drills, and
+//! everything restored after.
 
+use std::process::Command;
+
+use serde_json::Value;
+use spacetime_sim::launch::{SimOptions, SimProcess};
+
+use super::sshd::Sshd;
+use super::{EXE, journal_clean};
+
+/// Run `scenario`; returns the exit code, stderr and the report.
+fn drive(dir: &std::path::Path, scenario: &str) -> (Option<i32>, String, Value) {
+    let path = dir.join("s.toml");
+    std::fs::write(&path, scenario).unwrap();
+    let out = dir.join("out");
+    let o = Command::new(EXE)
+        .args(["run", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&path)
+        .env("SPACETIME_DRILL_JOURNAL", dir.join("harness.jsonl"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let report =
+        std::fs::read_to_string(out.join("report.json")).map_or(Value::Null, |t| serde_json::from_str(&t).unwrap());
+    (o.status.code(), err, report)
+}
+
+fn events<'a>(report: &'a Value, kind: &str) -> Vec<&'a str> {
+    let all = report["record"]["events"].as_array().unwrap().iter().filter(|e| e["event"] == kind);
+    all.map(|e| e["detail"].as_str().unwrap_or_default()).collect()
+}
+
+#[test]
+fn a_dap_killed_on_the_host_is_a_high_error_rate_detected_and_recovered() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let sim = SimProcess::spawn(EXE.as_ref(), &SimOptions::default()).unwrap();
+    let (dap, port_file) = (sim.ports.dap, dir.path().join("dap.port"));
+    // What an operator's unit file would do: start a new DAP on its port, and wait until it serves.
+    let restart = format!(
+        "setsid -f {EXE} sim dap --port {dap} --project-dir {} --port-file {pf} >/dev/null 2>&1 </dev/null; \
+         for i in $(seq 100); do [ -s {pf} ] && exit 0; sleep 0.05; done; exit 1",
+        sim.project_dir.display(),
+        pf = port_file.display()
+    );
+    let host_journal = dir.path().join("host.jsonl");
+    let scenario = format!(
+        "[target]\nurl = \"http://127.0.0.1:{http}\"\ntelemetry = \"ws://127.0.0.1:{tel}\"\n[load]\nrate = 100\n\
+         [[phase]]\nname = \"baseline\"\nduration = \"4s\"\n[[phase]]\nname = \"fault\"\nduration = \"7s\"\n\
+         faults = [\"f\"]\n[[phase]]\nname = \"recovery\"\nduration = \"8s\"\n[[fault]]\nname = \"f\"\n\
+         host = \"h\"\n[fault.kill_process]\nport = {dap}\nsignal = \"KILL\"\nrestart = true\n\
+         restart_command = '''{restart}'''\n[expect]\nincident = \"high_error_rate\"\ndetect_within = \"6s\"\n\
+         recover_within = \"8s\"\n{}",
+        sshd.host_entry("h", &host_journal, &format!("[host.allow]\nports = [{dap}]")),
+        http = sim.ports.http,
+        tel = sim.ports.telemetry,
+    );
+    let (code, err, report) = drive(dir.path(), &scenario);
+    let revived = spacetime_drill::probe::pid_listening_on(dap).unwrap();
+    if let Some(pid) = revived {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
+    }
+    assert_eq!(code, Some(0), "every expectation holds, as in the local drill: {err}");
+    let injected = events(&report, "fault_injected");
+    assert!(injected.len() == 1 && injected[0].contains("on host h"), "{injected:?}");
+    let rolled_back = events(&report, "fault_rolled_back");
+    assert!(rolled_back.iter().any(|d| d.contains("on host h") && d.contains("exited 0")), "{rolled_back:?}");
+    assert!(revived.is_some_and(|p| p != sim.ports.pids.dap), "a new DAP serves the port after the drill");
+    assert!(journal_clean(&host_journal) && journal_clean(&dir.path().join("harness.jsonl")));
+}
