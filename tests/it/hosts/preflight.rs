@@ -79,3 +79,28 @@ fn unreachable_host_wrong_key_other_protocol_or_missing_binary_exit_2_before_any
         assert!(!report, "no load ran: {reason}");
     }
 }
+
+#[test]
+fn validate_names_an_unknown_host_and_the_kinds_that_cannot_act_on_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    let text = "[[phase]]\nname = \"p\"\nduration = \"2s\"\nfaults = [\"a\", \"b\"]\n[[host]]\nname = \"web-1\"\n\
+                ssh = \"deploy@web-1\"\n[[fault]]\nname = \"a\"\nhost = \"web-11\"\n[fault.noop]\n[[fault]]\n\
+                name = \"b\"\nhost = \"web-1\"\n[fault.network]\nlatency = \"100ms\"\n";
+    std::fs::write(&path, text).unwrap();
+    let o = Command::new(EXE).arg("validate").arg(&path).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("s.toml:10:") && err.contains("did you mean \"web-1\""), "{err}");
+    assert!(err.contains("s.toml:14:") && err.contains("a network fault cannot act on a host"), "{err}");
+}
+
+#[test]
+fn the_shipped_staging_game_day_puts_every_fault_on_a_host() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/staging-game-day.toml");
+    let o = Command::new(EXE).args(["validate", path]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let file: toml::Table = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(file["host"].as_array().unwrap().len(), 2);
+    assert!(file["fault"].as_array().unwrap().iter().all(|f| f.get("host").is_some()));
+}
