@@ -21,7 +21,7 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(90);
 const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A connection failure a user can act on: what happened, and the fix.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ConnectError {
     pub what: String,
     pub fix: String,

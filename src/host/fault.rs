@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::client::HostClient;
+use super::client::{ConnectError, HostClient};
 use super::ssh::SshTarget;
 use crate::agent::protocol::{HostAllow, Request};
 use crate::fault::on_host::{self, HostLink};
@@ -18,7 +18,7 @@ use crate::scenario::HostEntry;
 pub struct HostSlot {
     pub target: SshTarget,
     allow: HostAllow,
-    client: Mutex<Option<Result<Arc<HostClient>, (String, String)>>>,
+    client: Mutex<Option<Result<Arc<HostClient>, ConnectError>>>,
 }
 
 impl HostSlot {
@@ -36,9 +36,9 @@ impl HostSlot {
                 on_host::register(&self.target.name, &(client.clone() as Arc<dyn HostLink>));
                 Ok(client)
             }
-            Err(e) => Err((e.what, e.fix)),
+            Err(e) => Err(e),
         });
-        result.clone().map_err(|(what, fix)| FaultErrorKind::NotFound { what, fix })
+        result.clone().map_err(|e| FaultErrorKind::NotFound { what: e.what, fix: e.fix })
     }
 }
 
