@@ -104,6 +104,9 @@ pub struct AgentArgs {
     /// Replay this host's journal (waiting for a live agent to let go of it) instead of serving.
     #[arg(long)]
     pub recover: bool,
+    /// Print one measurement and exit: `port:PORT` or `process:NAME` (resident MB), `disk:PATH` (used %).
+    #[arg(long, value_name = "WHAT")]
+    pub probe: Option<String>,
     /// Claim another protocol version (tests of the version check).
     #[arg(long, hide = true)]
     pub protocol: Option<u32>,

@@ -39,6 +39,9 @@ pub fn main(args: AgentArgs) -> anyhow::Result<ExitCode> {
     if args.recover {
         return recover(&path);
     }
+    if let Some(what) = &args.probe {
+        return probe_once(what);
+    }
     let mut journal = Journal::open(&path).context("another agent or run holds this host's journal")?;
     if journal.dirty() {
         let replay = journal.replay(None)?;
@@ -225,6 +228,20 @@ fn outcome(injector: &Injector, result: Result<(), String>) -> Reply {
         Ok(()) => Reply::ok(if details.is_empty() { "nothing to do".into() } else { details.join("; ") }),
         Err(e) => Reply::err(e),
     }
+}
+
+/// `agent --probe WHAT`: one measurement on stdout, what the run's probe commands read over SSH.
+fn probe_once(what: &str) -> anyhow::Result<ExitCode> {
+    let probe = match what.split_once(':') {
+        Some(("port", p)) => Probe::PortRss(p.parse().context("port:PORT")?),
+        Some(("process", name)) => Probe::ProcessRss(name.into()),
+        Some(("disk", path)) => Probe::DiskUsed(path.into()),
+        _ => anyhow::bail!("--probe {what}: give port:PORT, process:NAME or disk:PATH"),
+    };
+    let reply = probe_reply(&probe);
+    anyhow::ensure!(reply.ok, "{}", reply.detail);
+    println!("{}", reply.value.unwrap_or_default());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn probe_reply(probe: &Probe) -> Reply {

@@ -82,9 +82,19 @@ impl SshTarget {
     /// A local shell command that replays the host's journal: what the harness's journal keeps for when the agent
     /// cannot be asked.
     pub fn recover_shell(&self) -> String {
+        self.shell(&self.agent_line(true))
+    }
+
+    /// A local shell command printing one measurement on the host (`agent --probe WHAT`).
+    pub fn probe_shell(&self, what: &str) -> String {
+        self.shell(&quote(&[self.binary.clone(), "agent".into(), "--probe".into(), what.into()]))
+    }
+
+    /// `ssh ... -- REMOTE` as one local shell command line.
+    fn shell(&self, remote: &str) -> String {
         let mut words = vec!["ssh".to_owned()];
         words.extend(self.args());
-        words.push(self.agent_line(true));
+        words.push(remote.to_owned());
         quote(&words)
     }
 

@@ -178,7 +178,10 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
             }
         });
     }
-    let probes = probe_plan(&target, &file.probe);
+    let mut probes = probe_plan(&target, &file.probe);
+    let (memory, disk) = crate::host::probe_commands(file);
+    probes.memory_command = probes.memory_command.or(memory);
+    probes.disk_command = probes.disk_command.or(disk);
     let (prec, pcancel) = (rec.clone(), stop_watching.clone());
     watchers.spawn(async move {
         if let Err(e) = crate::probe::run_probes(probes, prec, pcancel).await {

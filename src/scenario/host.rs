@@ -44,6 +44,24 @@ pub struct HostEntry {
     /// What faults may touch on this host (the scenario's top-level `[allow]` is for the harness's machine).
     #[serde(default)]
     pub allow: Allow,
+    /// Measure the service on this host (through its agent): the run's memory and disk series come from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<HostProbe>,
+}
+
+/// `[host.probe]`: what the memory and disk probes read on the host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostProbe {
+    /// Resident memory of the process listening on this port (e.g. the API's 8080).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Resident memory of the one process with this exact name (instead of `port`).
+    #[serde(default)]
+    pub process: Option<String>,
+    /// Disk usage of the filesystem holding this path.
+    #[serde(default)]
+    pub disk_path: Option<PathBuf>,
 }
 
 fn default_lease() -> Duration {
@@ -67,6 +85,19 @@ pub(super) fn check(c: &mut Checker, file: &ScenarioFile) {
             "give either `spacetime_drill` (the binary on the host) or `upload = true`, not both".to_owned()
         });
         c.positive_duration(&at.key("lease"), host.lease, "10s");
+        if let Some(probe) = &host.probe {
+            c.check(probe.port.is_none() || probe.process.is_none(), &at.key("probe"), || {
+                "give `port` or `process` for the memory probe, not both".to_owned()
+            });
+            c.check(!host.upload, &at.key("probe"), || {
+                "probes need the binary installed on the host; set `spacetime_drill` instead of `upload`".to_owned()
+            });
+            let probe_cmds = file.probe.memory_command.is_some() || file.probe.disk_command.is_some();
+            let others = file.hosts.iter().filter(|h| h.probe.is_some()).count();
+            c.check(others == 1 && !probe_cmds, &at.key("probe"), || {
+                "the run has one memory and one disk series: probe one host, without [probe] commands".to_owned()
+            });
+        }
     }
     for (i, fault) in file.faults.iter().enumerate() {
         let (Some(host), at) = (&fault.host, KeyPath::default().key("fault").index(i).key("host")) else { continue };

@@ -26,7 +26,7 @@ pub use command::{schema, validate_command};
 pub use error::{ErrorKind, LineCol, ScenarioError, closest};
 pub use expect::Expect;
 pub use fault::*;
-pub use host::HostEntry;
+pub use host::{HostEntry, HostProbe};
 pub use model::*;
 
 use locate::Doc;

@@ -71,3 +71,53 @@ fn a_dap_killed_on_the_host_is_a_high_error_rate_detected_and_recovered() {
     assert!(revived.is_some_and(|p| p != sim.ports.pids.dap), "a new DAP serves the port after the drill");
     assert!(journal_clean(&host_journal) && journal_clean(&dir.path().join("harness.jsonl")));
 }
+
+/// A tmpfs the test mounts, unmounted (lazily, whatever still uses it) when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: std::path::PathBuf, mib: u32) -> Tmpfs {
+        std::fs::create_dir_all(&at).unwrap();
+        let size = format!("size={mib}m");
+        let ok = Command::new("mount").args(["-t", "tmpfs", "-o", &size, "tmpfs"]).arg(&at).status().unwrap();
+        assert!(ok.success(), "mounting a tmpfs (tests run as root)");
+        Tmpfs(at)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_disk_filled_on_the_host_is_a_disk_exhaustion_judged_by_the_hosts_probe() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let data = Tmpfs::mount(dir.path().join("data"), 32);
+    let sim = SimProcess::spawn(EXE.as_ref(), &SimOptions { data_dir: Some(data.0.clone()), ..Default::default() });
+    let sim = sim.unwrap();
+    let host_journal = dir.path().join("host.jsonl");
+    let host = sshd.host_entry(
+        "h",
+        &host_journal,
+        &format!("[host.allow]\npaths = [\"{d}\"]\n[host.probe]\ndisk_path = \"{d}\"", d = data.0.display()),
+    );
+    let scenario = format!(
+        "[target]\nurl = \"http://127.0.0.1:{http}\"\n[load]\nrate = 50\n[[phase]]\nname = \"baseline\"\n\
+         duration = \"3s\"\n[[phase]]\nname = \"at-96\"\nduration = \"6s\"\nfaults = [\"fill\"]\n[[phase]]\n\
+         name = \"recovery\"\nduration = \"4s\"\n[[fault]]\nname = \"fill\"\nhost = \"h\"\n[fault.disk_fill]\n\
+         path = \"{d}\"\npercent = 96\n[expect]\nincident = \"disk_exhaustion\"\nseverity = \"P1\"\n\
+         detect_within = \"4s\"\n{host}",
+        http = sim.ports.http,
+        d = data.0.display(),
+    );
+    let (code, err, report) = drive(dir.path(), &scenario);
+    assert_eq!(code, Some(0), "disk_exhaustion P1 as in the local drill: {err}");
+    assert!(events(&report, "fault_injected")[0].contains("on host h"));
+    let used = spacetime_drill::probe::disk_used_pct(&data.0).unwrap();
+    assert!(used < 50.0, "the ballast is gone after the drill: {used} %");
+    assert!(journal_clean(&host_journal) && journal_clean(&dir.path().join("harness.jsonl")));
+    drop(sim);
+}
