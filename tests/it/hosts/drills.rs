@@ -10,19 +10,19 @@ use spacetime_sim::launch::{SimOptions, SimProcess};
 use super::sshd::Sshd;
 use super::{EXE, journal_clean};
 
-/// Run `scenario`; returns the exit code, stderr and the report.
+/// Run `scenario`; returns the exit code, its output and the report.
 fn drive(dir: &std::path::Path, scenario: &str) -> (Option<i32>, String, Value) {
     let path = dir.join("s.toml");
     std::fs::write(&path, scenario).unwrap();
     let out = dir.join("out");
     let o = Command::new(EXE)
-        .args(["run", "--quiet", "--out"])
+        .args(["run", "--out"])
         .arg(&out)
         .arg(&path)
         .env("SPACETIME_DRILL_JOURNAL", dir.join("harness.jsonl"))
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let err = format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     let report =
         std::fs::read_to_string(out.join("report.json")).map_or(Value::Null, |t| serde_json::from_str(&t).unwrap());
     (o.status.code(), err, report)
@@ -120,4 +120,45 @@ fn a_disk_filled_on_the_host_is_a_disk_exhaustion_judged_by_the_hosts_probe() {
     assert!(used < 50.0, "the ballast is gone after the drill: {used} %");
     assert!(journal_clean(&host_journal) && journal_clean(&dir.path().join("harness.jsonl")));
     drop(sim);
+}
+
+#[test]
+fn the_api_port_held_on_the_host_while_it_restarts_is_api_unresponsive() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let [http, tel, dap, lsp] = [0; 4].map(|_| super::free_port());
+    let (ports_file, pid_file) = (dir.path().join("ports.json"), dir.path().join("sim.pid"));
+    // The service restarted as its unit file would: the old one (its whole group) killed, a new one started on the
+    // same ports after a pause (systemd's RestartSec), and the restart done once it serves. `setsid` makes the new one's PID its group.
+    let restart = format!(
+        "[ -s {pid} ] && kill -KILL -$(cat {pid}) 2>/dev/null; rm -f {pf}; sleep 0.5; \
+         setsid -f sh -c 'echo $$ > {pid}; exec {EXE} sim --http-port {http} --telemetry-port {tel} \
+         --dap-port {dap} --lsp-port {lsp} --data-dir {data} --ports-file {pf}' >/dev/null 2>&1 </dev/null; \
+         for i in $(seq 200); do [ -s {pf} ] && exit 0; sleep 0.05; done; exit 1",
+        pf = ports_file.display(),
+        pid = pid_file.display(),
+        data = dir.path().join("data").display(),
+    );
+    assert!(Command::new("sh").arg("-c").arg(&restart).status().unwrap().success(), "the service starts");
+    let host_journal = dir.path().join("host.jsonl");
+    let scenario = format!(
+        "[target]\nurl = \"http://127.0.0.1:{http}\"\n[load]\nrate = 100\ntimeout = \"2s\"\n[[phase]]\n\
+         name = \"baseline\"\nduration = \"4s\"\n[[phase]]\nname = \"port-held\"\nduration = \"6s\"\n\
+         faults = [\"hold\"]\n[[phase]]\nname = \"recovery\"\nduration = \"8s\"\n\
+         [[fault]]\nname = \"hold\"\nhost = \"h\"\n[fault.port_conflict]\nport = {http}\nmode = \"listen\"\n\
+         restart = true\nrestart_command = '''{restart}'''\n[expect]\nincident = \"api_unresponsive\"\n\
+         severity = \"P0\"\ndetect_within = \"3s\"\nrecover_within = \"10s\"\n{}",
+        sshd.host_entry("h", &host_journal, &format!("[host.allow]\nports = [{http}]")),
+    );
+    let (code, err, report) = drive(dir.path(), &scenario);
+    let serving = super::listening(http);
+    let group = std::fs::read_to_string(&pid_file).unwrap_or_default();
+    if let Ok(pgid) = group.trim().parse::<i32>() {
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGKILL);
+    }
+    assert_eq!(code, Some(0), "api_unresponsive P0 as in the local drill: {err}");
+    let injected = events(&report, "fault_injected");
+    assert!(injected.len() == 1 && injected[0].contains("on host h"), "{injected:?}");
+    assert!(serving, "the service serves its own port again after the drill");
+    assert!(journal_clean(&host_journal) && journal_clean(&dir.path().join("harness.jsonl")));
 }
