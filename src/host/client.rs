@@ -159,13 +159,19 @@ impl HostLink for HostClient {
 }
 
 impl Drop for HostClient {
-    /// Say bye (the agent rolls back what is left and exits), then end the ssh child and its group.
+    /// Say bye (the agent rolls back what is left and exits), then end the ssh child and its group, and remove an
+    /// uploaded binary.
     fn drop(&mut self) {
         let _ = self.ask(&Request::Bye, Duration::from_secs(10));
         let mut child = self.child.lock();
         let _ =
             nix::sys::signal::killpg(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGKILL);
         let _ = child.wait();
+        if self.target.upload {
+            // The copy is needed by a replay after a crash, so it goes only once everything is rolled back.
+            let rm = format!("rm -f {}", shlex::try_quote(&self.target.binary).unwrap_or_default());
+            let _ = self.target.command(&rm).stdin(Stdio::null()).output();
+        }
     }
 }
 

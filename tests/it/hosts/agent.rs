@@ -5,6 +5,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use serde_json::{Value, json};
 
 use super::{EXE, free_port, journal_clean, listening, within};
@@ -125,11 +127,15 @@ fn held_then(end: impl FnOnce(&mut Agent)) -> Duration {
 }
 
 #[test]
-fn the_agent_rolls_back_when_heartbeats_stop_or_stdin_closes() {
+fn the_agent_rolls_back_when_heartbeats_stop_stdin_closes_or_a_signal_comes() {
     let silent = held_then(|_| {});
     eprintln!("agent lease 1 s, silence: rolled back after {silent:?}");
     assert!(silent >= Duration::from_millis(900) && silent < Duration::from_secs(4), "{silent:?}");
     let closed = held_then(|a| drop(a.stdin.take()));
     eprintln!("agent stdin closed: rolled back after {closed:?}");
     assert!(closed < Duration::from_millis(900), "EOF does not wait for the lease: {closed:?}");
+    for signal in [Signal::SIGTERM, Signal::SIGHUP] {
+        let took = held_then(|a| kill(Pid::from_raw(a.child.id() as i32), signal).unwrap());
+        assert!(took < Duration::from_millis(900), "{signal}: {took:?}");
+    }
 }

@@ -103,3 +103,23 @@ fn torture_interruptions_leave_nothing_behind() {
     }
     eprintln!("{n} interruptions, 0 leftovers; slowest host cleanup {worst:?}");
 }
+
+#[test]
+fn recover_host_replays_that_hosts_journal_over_ssh() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (host_journal, ballast) = (dir.path().join("host.jsonl"), dir.path().join("ballast"));
+    {
+        // What an agent killed with its watchdog (a host crash) leaves: an intent whose change was made.
+        let mut journal = spacetime_drill::fault::Journal::open(&host_journal).unwrap();
+        journal.intend("fill", &spacetime_drill::fault::Undo::DeleteFile { path: ballast.clone() }).unwrap();
+        std::fs::write(&ballast, b"x").unwrap();
+    }
+    let scenario = dir.path().join("s.toml");
+    let text = format!("[[phase]]\nname = \"p\"\nduration = \"1s\"\n{}", sshd.host_entry("h", &host_journal, ""));
+    std::fs::write(&scenario, text).unwrap();
+    let o = Command::new(EXE).args(["recover", "--host", "h", "--scenario"]).arg(&scenario).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("replayed 1 change(s), 0 failed"));
+    assert!(!ballast.exists() && journal_clean(&host_journal));
+}

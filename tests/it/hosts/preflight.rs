@@ -104,3 +104,27 @@ fn the_shipped_staging_game_day_puts_every_fault_on_a_host() {
     assert_eq!(file["host"].as_array().unwrap().len(), 2);
     assert!(file["fault"].as_array().unwrap().iter().all(|f| f.get("host").is_some()));
 }
+
+#[test]
+fn upload_copies_the_running_binary_for_the_run_and_removes_it_after() {
+    let sshd = Sshd::start();
+    let port = free_port();
+    let host = sshd.host_entry(
+        "h",
+        &sshd.dir.path().join("host.jsonl"),
+        &format!("upload = true\n[host.allow]\nports = [{port}]"),
+    );
+    let host = host.replace(&format!("spacetime_drill = \"{EXE}\"\n"), "");
+    let before = uploads();
+    let (code, err, report) = run_on(&sshd, &host, port);
+    assert!(code == Some(0) && report, "{err}");
+    assert_eq!(uploads(), before, "the uploaded copy is removed after the run");
+}
+
+/// Uploaded copies in /tmp.
+fn uploads() -> Vec<std::path::PathBuf> {
+    let all = std::fs::read_dir("/tmp").unwrap().flatten().map(|e| e.path());
+    let mut found: Vec<_> = all.filter(|p| p.to_string_lossy().contains("spacetime-drill.")).collect();
+    found.sort();
+    found
+}
