@@ -42,7 +42,7 @@ pub fn main(args: AgentArgs) -> anyhow::Result<ExitCode> {
     if let Some(what) = &args.probe {
         return probe_once(what);
     }
-    let mut journal = Journal::open(&path).context("another agent or run holds this host's journal")?;
+    let mut journal = Journal::open(&path)?;
     if journal.dirty() {
         let replay = journal.replay(None)?;
         eprintln!("agent: replayed {} leftover change(s) of an earlier agent", replay.rolled_back.len());

@@ -1,6 +1,6 @@
 //! Drills with every fault on a host: the simulator runs as a separate process "on" the test's sshd host, the run
 //! reaches it as an external `[target]`, and the faults go through the agent. Same verdicts as the local drills, and
-//! everything restored after.
+//! everything restored after. They take turns with the local drills, whose load they would otherwise measure.
 
 use std::process::Command;
 
@@ -35,6 +35,7 @@ fn events<'a>(report: &'a Value, kind: &str) -> Vec<&'a str> {
 
 #[test]
 fn a_dap_killed_on_the_host_is_a_high_error_rate_detected_and_recovered() {
+    let _one = crate::run::one_at_a_time();
     let sshd = Sshd::start();
     let dir = tempfile::tempdir().unwrap();
     let sim = SimProcess::spawn(EXE.as_ref(), &SimOptions::default()).unwrap();
@@ -93,6 +94,7 @@ impl Drop for Tmpfs {
 
 #[test]
 fn a_disk_filled_on_the_host_is_a_disk_exhaustion_judged_by_the_hosts_probe() {
+    let _one = crate::run::one_at_a_time();
     let sshd = Sshd::start();
     let dir = tempfile::tempdir().unwrap();
     let data = Tmpfs::mount(dir.path().join("data"), 32);
@@ -124,6 +126,7 @@ fn a_disk_filled_on_the_host_is_a_disk_exhaustion_judged_by_the_hosts_probe() {
 
 #[test]
 fn the_api_port_held_on_the_host_while_it_restarts_is_api_unresponsive() {
+    let _one = crate::run::one_at_a_time();
     let sshd = Sshd::start();
     let dir = tempfile::tempdir().unwrap();
     let [http, tel, dap, lsp] = [0; 4].map(|_| super::free_port());
