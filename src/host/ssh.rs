@@ -108,3 +108,26 @@ impl SshTarget {
 fn quote(words: &[String]) -> String {
     shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| words.join(" "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_recover_command_survives_two_shells_and_keeps_strict_host_keys() {
+        let host: HostEntry = toml::from_str(
+            "name = \"h\"\nssh = \"deploy@web 1\"\nport = 2222\nspacetime_drill = \"/opt/my drill/spacetime-drill\"\n\
+             journal = \"/var/lib/it's/j.jsonl\"\nlease = \"3s\"",
+        )
+        .unwrap();
+        let target = SshTarget::new(&host);
+        let local = shlex::split(&target.recover_shell()).expect("one local shell line");
+        assert_eq!(&local[..5], ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"]);
+        assert!(local.windows(2).any(|w| w == ["-p", "2222"]) && local.contains(&"deploy@web 1".to_owned()));
+        let remote = shlex::split(local.last().unwrap()).expect("one remote shell line");
+        let want =
+            ["/opt/my drill/spacetime-drill", "agent", "--lease", "3000ms", "--journal", "/var/lib/it's/j.jsonl"];
+        assert_eq!(remote[..6], want);
+        assert_eq!(remote[6], "--recover");
+    }
+}
