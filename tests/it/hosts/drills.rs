@@ -142,6 +142,7 @@ fn the_api_port_held_on_the_host_while_it_restarts_is_api_unresponsive() {
         pid = pid_file.display(),
         data = dir.path().join("data").display(),
     );
+    let _service = KillGroupIn(pid_file.clone());
     assert!(Command::new("sh").arg("-c").arg(&restart).status().unwrap().success(), "the service starts");
     let host_journal = dir.path().join("host.jsonl");
     let scenario = format!(
@@ -155,13 +156,22 @@ fn the_api_port_held_on_the_host_while_it_restarts_is_api_unresponsive() {
     );
     let (code, err, report) = drive(dir.path(), &scenario);
     let serving = super::listening(http);
-    let group = std::fs::read_to_string(&pid_file).unwrap_or_default();
-    if let Ok(pgid) = group.trim().parse::<i32>() {
-        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGKILL);
-    }
     assert_eq!(code, Some(0), "api_unresponsive P0 as in the local drill: {err}");
     let injected = events(&report, "fault_injected");
     assert!(injected.len() == 1 && injected[0].contains("on host h"), "{injected:?}");
     assert!(serving, "the service serves its own port again after the drill");
     assert!(journal_clean(&host_journal) && journal_clean(&dir.path().join("harness.jsonl")));
+}
+
+/// Kills the process group whose id the file holds (a service the test started with `setsid`) when dropped, so a
+/// failed assertion leaves nothing running.
+struct KillGroupIn(std::path::PathBuf);
+
+impl Drop for KillGroupIn {
+    fn drop(&mut self) {
+        let group = std::fs::read_to_string(&self.0).unwrap_or_default();
+        if let Ok(pgid) = group.trim().parse::<i32>() {
+            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGKILL);
+        }
+    }
 }
