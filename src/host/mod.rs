@@ -35,16 +35,14 @@ pub fn planned(scenario: &Scenario) -> Vec<Planned> {
         .collect()
 }
 
-/// The run's memory and disk probe commands, when a host has `[host.probe]`: each sample is one `agent --probe` over
-/// SSH (a ControlMaster in the user's SSH config makes that a round trip, not a login).
-pub fn probe_commands(scenario: &crate::scenario::ScenarioFile) -> (Option<String>, Option<String>) {
-    let Some((host, probe)) = scenario.hosts.iter().find_map(|h| h.probe.as_ref().map(|p| (h, p))) else {
-        return (None, None);
-    };
+/// The host whose `[host.probe]` the run's memory and disk series come from, and its two probe commands: each sample
+/// is one `agent --probe` over SSH (a ControlMaster in the user's SSH config makes that a round trip, not a login).
+pub fn probe_commands(scenario: &crate::scenario::ScenarioFile) -> Option<(String, Option<String>, Option<String>)> {
+    let (host, probe) = scenario.hosts.iter().find_map(|h| h.probe.as_ref().map(|p| (h, p)))?;
     let target = ssh::SshTarget::new(host);
     let memory = probe.port.map(|p| format!("port:{p}")).or(probe.process.as_ref().map(|n| format!("process:{n}")));
     let disk = probe.disk_path.as_ref().map(|p| format!("disk:{}", p.display()));
-    (memory.map(|m| target.probe_shell(&m)), disk.map(|d| target.probe_shell(&d)))
+    Some((host.name.clone(), memory.map(|m| target.probe_shell(&m)), disk.map(|d| target.probe_shell(&d))))
 }
 
 /// `recover --host NAME --scenario FILE`: replay that host's journal over SSH.

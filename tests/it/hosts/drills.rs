@@ -16,7 +16,7 @@ fn drive(dir: &std::path::Path, scenario: &str) -> (Option<i32>, String, Value) 
     std::fs::write(&path, scenario).unwrap();
     let out = dir.join("out");
     let o = Command::new(EXE)
-        .args(["run", "--out"])
+        .args(["run", "--format", "json,md", "--out"])
         .arg(&out)
         .arg(&path)
         .env("SPACETIME_DRILL_JOURNAL", dir.join("harness.jsonl"))
@@ -111,13 +111,21 @@ fn a_disk_filled_on_the_host_is_a_disk_exhaustion_judged_by_the_hosts_probe() {
          duration = \"3s\"\n[[phase]]\nname = \"at-96\"\nduration = \"6s\"\nfaults = [\"fill\"]\n[[phase]]\n\
          name = \"recovery\"\nduration = \"4s\"\n[[fault]]\nname = \"fill\"\nhost = \"h\"\n[fault.disk_fill]\n\
          path = \"{d}\"\npercent = 96\n[expect]\nincident = \"disk_exhaustion\"\nseverity = \"P1\"\n\
-         detect_within = \"4s\"\n{host}",
+         detect_within = \"6s\"\n{host}",
         http = sim.ports.http,
         d = data.0.display(),
     );
     let (code, err, report) = drive(dir.path(), &scenario);
     assert_eq!(code, Some(0), "disk_exhaustion P1 as in the local drill: {err}");
     assert!(events(&report, "fault_injected")[0].contains("on host h"));
+    let notes = report["record"]["events"].as_array().unwrap().iter().filter_map(|e| e["message"].as_str());
+    assert!(
+        notes.into_iter().any(|m| m == "memory and disk probes read on host h"),
+        "the report names the probes' host"
+    );
+    let postmortem = std::fs::read_to_string(dir.path().join("out/postmortem.md")).unwrap();
+    let rows: Vec<&str> = postmortem.lines().filter(|l| l.contains("fault fill ")).collect();
+    assert!(rows.len() == 2 && rows.iter().all(|l| l.contains("on host h")), "the timeline names the host: {rows:?}");
     let used = spacetime_drill::probe::disk_used_pct(&data.0).unwrap();
     assert!(used < 50.0, "the ballast is gone after the drill: {used} %");
     assert!(journal_clean(&host_journal) && journal_clean(&dir.path().join("harness.jsonl")));
