@@ -71,6 +71,9 @@ pub enum Command {
     /// Internal: the run's watchdog (`--journal`) or a fault's holder process (`--hold`).
     #[command(hide = true)]
     Watchdog(WatchdogArgs),
+    /// Internal: the fault agent on a `[[host]]`, speaking JSON lines over the SSH session's stdin/stdout.
+    #[command(hide = true)]
+    Agent(AgentArgs),
     /// Internal: drive the load engine alone against a URL and print JSON figures (for `benches/loadgen.py`).
     #[command(hide = true)]
     BenchLoad(BenchLoadArgs),
@@ -123,6 +126,31 @@ pub struct RecoverArgs {
     /// The crash journal; default `$XDG_STATE_HOME/spacetime-drill/journal.jsonl`.
     #[arg(long, env = "SPACETIME_DRILL_JOURNAL")]
     pub journal: Option<PathBuf>,
+    /// Replay the journal of this `[[host]]` of `--scenario` over SSH instead.
+    #[arg(long, requires = "scenario")]
+    pub host: Option<String>,
+    /// The scenario that declares `--host`.
+    #[arg(long, requires = "host")]
+    pub scenario: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// This host's crash journal; default as for `run` (on the host).
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    /// Roll back everything and exit when no message arrives for this long.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub lease: std::time::Duration,
+    /// Replay this host's journal (waiting for a live agent to let go of it) instead of serving.
+    #[arg(long)]
+    pub recover: bool,
+    /// Print one measurement and exit: `port:PORT` or `process:NAME` (resident MB), `disk:PATH` (used %).
+    #[arg(long, value_name = "WHAT")]
+    pub probe: Option<String>,
+    /// Claim another protocol version (tests of the version check).
+    #[arg(long, hide = true)]
+    pub protocol: Option<u32>,
 }
 
 #[derive(Debug, Args)]

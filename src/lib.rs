@@ -21,8 +21,10 @@
 //! | simulator | a faithful stand-in for the SpaceTime service, the default target; its own crate, reached through its command line | [`spacetime_sim`] |
 //! | API | routes, `/status` body and state numbering shared by simulator and harness (the simulator's crate defines them) | [`api`] |
 
+pub mod agent;
 pub mod cli;
 pub mod fault;
+pub mod host;
 pub mod judge;
 pub mod load;
 pub mod manual;
@@ -65,12 +67,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Man(args) => manual::man(args.out.as_deref()).map(|()| ExitCode::SUCCESS),
-        Command::Recover(args) => fault::watchdog::recover(args.journal.as_deref()),
+        Command::Recover(args) => match (&args.host, &args.scenario) {
+            (Some(host), Some(file)) => host::recover(&scenario::Scenario::load(file)?, host),
+            _ => fault::watchdog::recover(args.journal.as_deref()),
+        },
         Command::Watchdog(args) => match (args.journal, args.hold) {
             (Some(journal), _) => fault::watchdog::serve(&journal),
             (None, Some(spec)) => fault::holder::serve(&spec).map(|()| ExitCode::SUCCESS),
             (None, None) => anyhow::bail!("watchdog needs --journal or --hold"),
         },
+        Command::Agent(args) => agent::main(args),
         Command::BenchLoad(args) => load::bench::main(&args).map(|()| ExitCode::SUCCESS),
     }
 }

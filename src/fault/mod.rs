@@ -26,6 +26,7 @@ pub mod knobs;
 pub mod memory_leak;
 pub mod network;
 pub mod noop;
+pub mod on_host;
 pub mod port_conflict;
 pub mod procfs;
 pub mod proxy;

@@ -39,6 +39,9 @@ pub enum Undo {
     ClearToxics,
     /// Bad tokens in the run's own load (`expired_token`); like toxics, they end with the run.
     ClearAuthFault,
+    /// A fault on another host: its agent holds the real undo records; `recover` is the shell command that replays
+    /// that host's journal when the agent cannot be asked (see [`super::on_host`]).
+    OnHost { host: String, fault: String, recover: String },
 }
 
 impl Undo {
@@ -98,6 +101,7 @@ impl Undo {
                 }
                 None => Ok("nothing to do: the bad tokens ended with their run".into()),
             },
+            Undo::OnHost { host, fault, recover } => super::on_host::rollback(host, fault, recover),
         }
     }
 }

@@ -10,7 +10,7 @@
 //! start (the time the question was asked, as with requests), and only changes become events.
 
 mod command;
-mod host;
+pub mod host;
 pub mod prometheus;
 mod status;
 

@@ -12,7 +12,7 @@ use anyhow::Context;
 use parking_lot::Mutex;
 
 use crate::fault::proxy::Proxy;
-use crate::fault::runner::{Planned, PreflightError};
+use crate::fault::runner::PreflightError;
 use crate::fault::watchdog::Watchdog;
 use crate::fault::{
     self, Allow, FaultContext, FaultEvent, FaultEventKind, Injector, Journal, JournalError, ProxyHandle, RollbackGuard,
@@ -67,11 +67,7 @@ impl RunFaults {
         load: &AuthFault,
     ) -> anyhow::Result<Option<RunFaults>> {
         let Some((journal, path)) = journal.filter(|_| !scenario.faults.is_empty()) else { return Ok(None) };
-        let planned = scenario
-            .faults
-            .iter()
-            .map(|f| Planned { name: f.name.clone(), fault: f.kind.build(), ttl: f.ttl })
-            .collect();
+        let planned = crate::host::planned(scenario);
         let injector = Injector::new(journal, context(scenario, target, proxy, load)?, planned, dry_run);
         injector.preflight_all().map_err(|e: PreflightError| anyhow::anyhow!(e))?;
         let exe = std::env::current_exe().context("cannot find this program to start the watchdog")?;

@@ -200,7 +200,12 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
             None
         });
     }
-    let probes = probe_plan(&target, &file.probe);
+    let mut probes = probe_plan(&target, &file.probe);
+    if let Some((host, memory, disk)) = crate::host::probe_commands(file) {
+        rec.event(start, EventKind::Note { message: format!("memory and disk probes read on host {host}") });
+        probes.memory_command = probes.memory_command.or(memory);
+        probes.disk_command = probes.disk_command.or(disk);
+    }
     let (prec, pcancel) = (rec.clone(), stop_watching.clone());
     watchers.spawn(async move {
         crate::probe::run_probes(probes, prec, pcancel).await.err().map(|e| format!("the probes did not run: {e:#}"))

@@ -105,6 +105,7 @@ pub(super) fn check(file: &ScenarioFile) -> Result<Vec<Fault>, Vec<Issue>> {
     check_probe(&mut c, &root.key("probe"), file);
     check_metrics(&mut c, &root.key("metrics"), &file.metrics);
     check_allow(&mut c, &root.key("allow"), &file.allow);
+    super::host::check(&mut c, file);
     let fault_names: Vec<&str> = file.faults.iter().map(|f| f.name.as_str()).collect();
     let resolved = check_phases(&mut c, &root.key("phase"), file, &fault_names);
     let faults = check_faults(&mut c, &root.key("fault"), file, resolved);
@@ -360,8 +361,11 @@ fn check_faults(c: &mut Checker, at: &KeyPath, file: &ScenarioFile, report_unuse
         }
         if kinds.len() == 1 {
             let kind = kinds.remove(0);
+            let host = entry.host.as_deref();
+            let cx = Context { allow: super::host::allow_of(file, host), target: cx.target && host.is_none(), ..cx };
             check_kind(&kind, &at.key(kind.name()), &cx, c);
-            faults.push(Fault { name: entry.name.clone(), ttl: entry.ttl.unwrap_or(window), kind });
+            let host = entry.host.clone();
+            faults.push(Fault { name: entry.name.clone(), ttl: entry.ttl.unwrap_or(window), kind, host });
         }
     }
     faults

@@ -16,6 +16,7 @@ mod command;
 mod error;
 mod expect;
 mod fault;
+mod host;
 mod locate;
 mod model;
 
@@ -27,6 +28,7 @@ pub use command::{schema, validate_command};
 pub use error::{ErrorKind, LineCol, ScenarioError, closest};
 pub use expect::Expect;
 pub use fault::*;
+pub use host::{HostEntry, HostProbe};
 pub use model::*;
 
 use locate::Doc;

@@ -49,6 +49,9 @@ pub struct ScenarioFile {
     /// The blast radius of destructive faults.
     #[serde(default)]
     pub allow: Allow,
+    /// Hosts of the service that faults act on over SSH (`host = "NAME"` on a `[[fault]]`).
+    #[serde(default, rename = "host", skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<super::host::HostEntry>,
     /// What the run must show (judged by the runbook verdict).
     #[serde(default)]
     pub expect: Option<Expect>,

@@ -29,6 +29,9 @@ macro_rules! fault_entry {
             #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
             #[schemars(with = "Option<String>")]
             pub ttl: Option<Duration>,
+            /// Act on this `[[host]]` (through its agent, over SSH) instead of the harness's machine.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub host: Option<String>,
             $( $(#[doc = $doc])* #[serde(default, skip_serializing_if = "Option::is_none")]
                pub $table: Option<$ty>, )*
         }
@@ -52,4 +55,6 @@ pub struct Fault {
     /// Longest the fault is held: the entry's `ttl`, or its window.
     pub ttl: Duration,
     pub kind: FaultSpec,
+    /// The `[[host]]` it acts on; `None` = the harness's machine.
+    pub host: Option<String>,
 }

@@ -1,0 +1,59 @@
+//! Faults on the target's own hosts: a `[[fault]]` with `host = "NAME"` is sent to `spacetime-drill agent` on that
+//! host over SSH ([`ssh`]), which injects it with the same machinery as a local run and holds a lease ([`client`]
+//! heartbeats it). Here the fault is a [`HostFault`]: it asks the agent, and journals an [`Undo::OnHost`] first, so
+//! the harness's own watchdog or `recover` can reach the host after the harness died.
+//!
+//! [`Undo::OnHost`]: crate::fault::Undo::OnHost
+
+mod client;
+mod fault;
+pub mod ssh;
+
+use std::sync::Arc;
+
+use crate::fault::runner::Planned;
+use crate::scenario::Scenario;
+
+pub use client::HostClient;
+pub use fault::{HostFault, HostSlot};
+
+/// The scenario's faults as the injector runs them: those with a `host` go through that host's agent, one SSH
+/// session per host, opened at the first preflight.
+pub fn planned(scenario: &Scenario) -> Vec<Planned> {
+    let slots: Vec<Arc<HostSlot>> = scenario.file.hosts.iter().map(|h| Arc::new(HostSlot::new(h))).collect();
+    scenario
+        .faults
+        .iter()
+        .map(|f| {
+            let slot = f.host.as_ref().and_then(|h| slots.iter().find(|s| &s.target.name == h));
+            let fault = match slot {
+                Some(slot) => Box::new(HostFault::new(slot.clone(), &f.name, f.kind.clone(), f.ttl)) as _,
+                None => f.kind.build(),
+            };
+            Planned { name: f.name.clone(), fault, ttl: f.ttl }
+        })
+        .collect()
+}
+
+/// The host whose `[host.probe]` the run's memory and disk series come from, and its two probe commands: each sample
+/// is one `agent --probe` over SSH (a ControlMaster in the user's SSH config makes that a round trip, not a login).
+pub fn probe_commands(scenario: &crate::scenario::ScenarioFile) -> Option<(String, Option<String>, Option<String>)> {
+    let (host, probe) = scenario.hosts.iter().find_map(|h| h.probe.as_ref().map(|p| (h, p)))?;
+    let target = ssh::SshTarget::new(host);
+    let memory = probe.port.map(|p| format!("port:{p}")).or(probe.process.as_ref().map(|n| format!("process:{n}")));
+    let disk = probe.disk_path.as_ref().map(|p| format!("disk:{}", p.display()));
+    Some((host.name.clone(), memory.map(|m| target.probe_shell(&m)), disk.map(|d| target.probe_shell(&d))))
+}
+
+/// `recover --host NAME --scenario FILE`: replay that host's journal over SSH.
+pub fn recover(scenario: &Scenario, host: &str) -> anyhow::Result<std::process::ExitCode> {
+    let Some(entry) = scenario.file.hosts.iter().find(|h| h.name == host) else {
+        let names: Vec<&str> = scenario.file.hosts.iter().map(|h| h.name.as_str()).collect();
+        anyhow::bail!("{} has no [[host]] named `{host}` (defined: {})", scenario.path.display(), names.join(", "));
+    };
+    let target = ssh::SshTarget::new(entry);
+    anyhow::ensure!(!target.upload, "host `{host}` uses upload = true; run `spacetime-drill agent --recover` there");
+    let status = target.command(&target.agent_line(true)).status()?;
+    anyhow::ensure!(status.success(), "replaying the journal of host `{host}` failed ({status}); see above");
+    Ok(std::process::ExitCode::SUCCESS)
+}
