@@ -21,6 +21,7 @@
 pub mod api;
 pub mod cli;
 pub mod fault;
+pub mod input;
 pub mod judge;
 pub mod load;
 pub mod probe;

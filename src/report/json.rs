@@ -23,7 +23,8 @@ pub fn schema() -> String {
 }
 
 pub fn read_json(path: &Path) -> anyhow::Result<Report> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = crate::input::read_text(path, crate::input::REPORT_CAP)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let v: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     let version = v.get("schema_version").and_then(|v| v.as_u64());

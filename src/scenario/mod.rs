@@ -27,6 +27,7 @@ pub use expect::Expect;
 pub use fault::*;
 pub use model::*;
 
+use crate::input::InputError;
 use locate::Doc;
 
 /// A checked scenario, ready to run.
@@ -50,8 +51,12 @@ impl Scenario {
 
     /// Like [`Scenario::load`], but every semantic problem at once (parse errors stop at the first).
     pub fn diagnose(path: &Path) -> Result<Scenario, Vec<ScenarioError>> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![ScenarioError { path: path.to_owned(), at: None, message: e.to_string(), kind: ErrorKind::Read }]
+        let text = crate::input::read_text(path, crate::input::SCENARIO_CAP).map_err(|e| {
+            let at = match e {
+                InputError::NotUtf8 { line, column } => Some(LineCol { line, column }),
+                _ => None,
+            };
+            vec![ScenarioError { path: path.to_owned(), at, message: e.to_string(), kind: ErrorKind::Read }]
         })?;
         Self::parse(path, &text)
     }
