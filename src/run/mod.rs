@@ -150,7 +150,7 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
     let target = Target::resolve(scenario, args.target.as_deref(), args.telemetry.as_deref())?;
     let proxy = network_proxy(scenario, &target).await?.map(Arc::new);
     let load_url = proxy.as_ref().map_or_else(|| target.http.clone(), |p| format!("http://{}", p.local_addr()));
-    let mut plan = LoadPlan::from_scenario(&scenario.file, &load_url, target.token.clone())?;
+    let mut plan = LoadPlan::from_scenario(scenario, &load_url, target.token.clone())?;
     if let Some(shard) = args.shard {
         plan.share(shard.index, shard.count);
     }

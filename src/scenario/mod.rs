@@ -15,8 +15,10 @@ mod command;
 mod error;
 mod expect;
 mod fault;
+pub mod limits;
 mod locate;
 mod model;
+mod plan;
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +28,7 @@ pub use error::{ErrorKind, LineCol, ScenarioError, closest};
 pub use expect::Expect;
 pub use fault::*;
 pub use model::*;
+pub use plan::PhasePlan;
 
 use crate::input::InputError;
 use locate::Doc;
@@ -41,6 +44,8 @@ pub struct Scenario {
     pub file: ScenarioFile,
     /// The `[[fault]]` entries, checked, in file order (phases refer to them by `name`).
     pub faults: Vec<Fault>,
+    /// The timeline as the load engines run it, defaults filled in.
+    pub phases: Vec<PhasePlan>,
 }
 
 impl Scenario {
@@ -85,7 +90,8 @@ impl Scenario {
             errors
         })?;
         let stem = || path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
-        Ok(Scenario { name: file.name.clone().unwrap_or_else(stem), path: path.to_owned(), file, faults })
+        let phases = plan::resolve(&file);
+        Ok(Scenario { name: file.name.clone().unwrap_or_else(stem), path: path.to_owned(), file, faults, phases })
     }
 }
 
