@@ -231,7 +231,8 @@ fn check_phases(c: &mut Checker, at: &KeyPath, file: &ScenarioFile, fault_names:
             c.fail(&at.key("name"), format!("phase name \"{name}\" is used twice; give each phase its own name"));
         }
         c.duration(&at.key("duration"), *duration, MAX_PHASE, "30s");
-        total = total.and_then(|t| t.checked_add(*duration));
+        // A phase too long is its own error; the total is reported only when that is all that is wrong.
+        total = total.and_then(|t| t.checked_add(*duration)).filter(|_| *duration <= MAX_PHASE);
         let load_at = at.key("load");
         for (key, set) in [("rate", load.rate.is_some()), ("ramp_to", load.ramp_to.is_some())] {
             c.check(!users || !set, &load_at.key(key), || {
@@ -274,7 +275,7 @@ fn check_phases(c: &mut Checker, at: &KeyPath, file: &ScenarioFile, fault_names:
             }
         }
     }
-    c.check(total.is_some_and(|t| t <= MAX_TIMELINE), at, || {
+    c.check(total.is_none_or(|t| t <= MAX_TIMELINE), at, || {
         format!("the phases add up to more than {}; shorten them", humantime::format_duration(MAX_TIMELINE))
     });
     resolved
@@ -302,7 +303,7 @@ fn check_faults(c: &mut Checker, at: &KeyPath, file: &ScenarioFile, report_unuse
             c.duration(&at.key("ttl"), ttl, MAX_TIMELINE, "30s");
         }
         let window = longest_window(&file.phases, &entry.name);
-        c.check(!window.is_zero() || !report_unused, &at.key("name"), || {
+        c.check(!window.is_zero() || !report_unused || entry.name.trim().is_empty(), &at.key("name"), || {
             format!("fault \"{}\" is not held by any phase; add it to a [[phase]]'s faults or remove it", entry.name)
         });
         let mut kinds = entry.kinds();

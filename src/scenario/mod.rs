@@ -72,7 +72,7 @@ impl Scenario {
             |at: Option<LineCol>, message: String, kind| ScenarioError { path: path.to_owned(), at, message, kind };
         let doc = Doc::parse(text).map_err(|e| {
             let at = e.span().map(|s| LineCol::of(text, s.start));
-            vec![error(at, e.message().trim_end().to_owned(), ErrorKind::Parse)]
+            vec![error(at, locate::explain_syntax(text, &e), ErrorKind::Parse)]
         })?;
         let file: ScenarioFile = toml::from_str(text).map_err(|e| {
             let (span, message) = doc.explain(&e);

@@ -180,7 +180,6 @@ fn huge_timelines_and_user_overrides_are_refused_without_a_panic() {
     let text = format!("[[fault]]\nname = \"f\"\n[fault.noop]\n{}{}", phase(1), phase(2));
     let all: Vec<String> = parse(&text).unwrap_err().iter().map(ToString::to_string).collect();
     assert!(all.iter().any(|e| e.contains("longer than the 1day allowed")), "{all:#?}");
-    assert!(all.iter().any(|e| e.contains("the phases add up to more than 7days")), "{all:#?}");
     let eight_days: String = (0..8).map(|n| format!("[[phase]]\nname = \"d{n}\"\nduration = \"24h\"\n")).collect();
     let e = parse(&eight_days).unwrap_err()[0].to_string();
     assert!(e.contains("the phases add up to more than 7days"), "{e}");
