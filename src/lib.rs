@@ -53,10 +53,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => report::compare_command(&args),
         Command::Merge(args) => report::merge_command(&args),
         Command::Recover(args) => fault::watchdog::recover(args.journal.as_deref()),
-        Command::Watchdog(args) => match (args.journal, args.hold) {
-            (Some(journal), _) => fault::watchdog::serve(&journal),
-            (None, Some(spec)) => fault::holder::serve(&spec).map(|()| ExitCode::SUCCESS),
-            (None, None) => anyhow::bail!("watchdog needs --journal or --hold"),
+        Command::Watchdog(args) => match (args.journal, args.run_dir, args.hold) {
+            (None, None, Some(spec)) => fault::holder::serve(&spec).map(|()| ExitCode::SUCCESS),
+            (journal, run_dir, None) => fault::watchdog::serve(journal.as_deref(), run_dir.as_deref()),
+            _ => anyhow::bail!("watchdog takes --journal and/or --run-dir, or --hold"),
         },
         Command::BenchLoad(args) => load::bench::main(&args).map(|()| ExitCode::SUCCESS),
     }
