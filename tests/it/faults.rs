@@ -8,6 +8,7 @@ mod interrupt;
 mod sim_kinds;
 mod symptoms;
 mod torture;
+mod torture_run;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -141,6 +141,14 @@ impl Run {
         let ended = eventually(Duration::from_secs(10), || self.child.try_wait().unwrap().is_some());
         assert!(ended, "the run did not end");
     }
+
+    /// SIGKILL to the run's whole process group at once, as a CI runner ending a job does: the run and every
+    /// holder in its group die together, and only the watchdog (in its own session) is left to clean up.
+    pub fn kill_group(&mut self) {
+        killpg(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL).unwrap();
+        let ended = eventually(Duration::from_secs(10), || self.child.try_wait().unwrap().is_some());
+        assert!(ended, "the run did not end");
+    }
 }
 
 impl Drop for Run {
@@ -156,7 +164,7 @@ fn live_pids() -> impl Iterator<Item = u32> {
 }
 
 /// Live PIDs whose command line mentions `needle` (a watchdog for our journal).
-fn procs_mentioning(needle: &str) -> Vec<u32> {
+pub fn procs_mentioning(needle: &str) -> Vec<u32> {
     live_pids()
         .filter(|p| {
             std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
@@ -165,7 +173,7 @@ fn procs_mentioning(needle: &str) -> Vec<u32> {
 }
 
 /// Live PIDs in process group `pgid` (the helper's holders).
-fn procs_in_group(pgid: u32) -> Vec<u32> {
+pub fn procs_in_group(pgid: u32) -> Vec<u32> {
     let group = |p: u32| {
         let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
         stat[stat.rfind(')')? + 2..].split_whitespace().nth(2)?.parse::<u32>().ok()
