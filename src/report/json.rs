@@ -25,8 +25,13 @@ pub fn schema() -> String {
 pub fn read_json(path: &Path) -> anyhow::Result<Report> {
     let text = crate::input::read_text(path, crate::input::REPORT_CAP)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    parse_json(&text, path)
+}
+
+/// The reading behind [`read_json`] on text already in memory (`path` names it in errors); what the fuzz tests
+/// drive.
+pub fn parse_json(text: &str, path: &Path) -> anyhow::Result<Report> {
+    let v: serde_json::Value = serde_json::from_str(text).with_context(|| format!("{} is not JSON", path.display()))?;
     let version = v.get("schema_version").and_then(|v| v.as_u64());
     anyhow::ensure!(
         version == Some(u64::from(SCHEMA_VERSION)),

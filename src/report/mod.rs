@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 pub use command::{compare_command, merge_command, report_command};
 pub use compare::{Comparison, Delta, Mismatch, Tolerance, compare};
 pub use html::render_html;
-pub use json::{read_json, render_json, schema, write_json};
+pub use json::{parse_json, read_json, render_json, schema, write_json};
 pub use junit::render_junit;
 pub use markdown::render_summary;
 pub use merge::{MergeError, merge};

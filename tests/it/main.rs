@@ -1,4 +1,5 @@
 mod faults;
+mod fuzz;
 mod load;
 mod perf_auth;
 mod reports;
