@@ -5,6 +5,7 @@
 //! with `SPACETIME_DRILL_FUZZ_SEED` to replay. A failing input is written to the temp dir, to be kept as a fixture
 //! under tests/fixtures/fuzzed. The million-input run is `cargo bench --bench fuzz`.
 
+mod generated;
 pub mod targets;
 
 use arbitrary::Unstructured;
