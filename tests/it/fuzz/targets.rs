@@ -31,10 +31,13 @@ pub fn scenario_corpus() -> Vec<(String, toml::Table)> {
         .collect()
 }
 
-/// The golden report, parsed once.
-pub fn report_corpus() -> serde_json::Value {
+/// The golden report, read once: as a JSON tree to mutate, and as the report the mutants are compared and merged with.
+pub fn report_corpus() -> (serde_json::Value, spacetime_drill::report::Report) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden/report.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    (
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap(),
+        spacetime_drill::report::read_json(&path).unwrap(),
+    )
 }
 
 /// The text of one mutated scenario.
@@ -72,14 +75,16 @@ pub fn report_input(u: &mut Unstructured, golden: &serde_json::Value) -> arbitra
 }
 
 /// Read a mutated report as `report`, `compare` and `merge` do, and act on it as they do.
-pub fn report_target(u: &mut Unstructured, golden: &serde_json::Value) -> arbitrary::Result<()> {
+pub fn report_target(
+    u: &mut Unstructured,
+    (golden, g): &(serde_json::Value, spacetime_drill::report::Report),
+) -> arbitrary::Result<()> {
     use spacetime_drill::report;
     let text = report_input(u, golden)?;
     let Ok(r) = report::parse_json(&text, Path::new("fuzz.json")) else { return Ok(()) };
-    let g = report::parse_json(&golden.to_string(), Path::new("golden.json")).unwrap();
-    let _ = report::compare(&g, &r, &Default::default()).map(|c| c.render());
-    let _ = report::compare(&r, &g, &Default::default()).map(|c| c.render());
-    if let Ok(m) = report::merge(&[g, r.clone()]) {
+    let _ = report::compare(g, &r, &Default::default()).map(|c| c.render());
+    let _ = report::compare(&r, g, &Default::default()).map(|c| c.render());
+    if let Ok(m) = report::merge(&[g.clone(), r.clone()]) {
         let _ = report::render_table(&m);
     }
     let _ = report::render_table(&r);
