@@ -185,6 +185,10 @@ impl Journal {
             }
             return Ok(());
         }
+        if bytes.is_empty() {
+            // A clean journal of an earlier version (emptied, not cut back to a header): nothing to replay.
+            return Ok(());
+        }
         let text = String::from_utf8_lossy(&bytes);
         if bytes.len() as u64 > MAX_BYTES || text.lines().next() != Some(HEADER) {
             return Err(JournalError::NotAJournal { path: self.path.clone() });

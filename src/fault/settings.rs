@@ -113,9 +113,10 @@ pub mod rule {
         if !path.is_absolute() {
             Some(format!("{} is not absolute; write the full path, from /", path.display()))
         } else if normal == Path::new("/") {
-            Some(format!("{} is / (every file of the host), which is never in the blast radius; name a directory", {
-                path.display()
-            }))
+            let p = path.display();
+            Some(format!(
+                "{p} is / (every file of the host): never a fault target nor in the blast radius; name a directory"
+            ))
         } else if path.components().any(|c| c == Component::ParentDir) {
             Some(format!("{} holds \"..\"; write it as {}", path.display(), normal.display()))
         } else {

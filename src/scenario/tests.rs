@@ -84,7 +84,7 @@ fn semantic_rules_reject_with_a_fix() {
         ("[[fault]]\nname = \"f\"\n[fault.disk_fill]\npercent = 90\nfree_bytes = 1", "exactly one of percent"),
         (
             "[allow]\npaths = [\"/mnt\"]\n[[fault]]\nname = \"f\"\n[fault.disk_fill]\npath = \"/\"\npercent = 9",
-            "is / (every file of the host), which is never in the blast radius",
+            "is / (every file of the host): never a fault target nor in the blast radius",
         ),
         ("[[fault]]\nname = \"f\"\n[fault.port_conflict]\nport = 8080", "add it to [allow] ports"),
         ("[[fault]]\nname = \"f\"\n[fault.kill_process]\nname = \"godot\"", "add it to [allow] processes"),

@@ -15,7 +15,7 @@ fn drill(args: &[&str]) -> Output {
 /// `(fixture, line:column, a phrase the message must contain)`, one mistake per fixture.
 /// Issue 13 added one fixture per class of hostile input `validate` used to accept, choke on or explain badly.
 const BAD: &[(&str, &str, &str)] = &[
-    ("allow_root_dotdot", "3:10", "/.. is / (every file of the host), which is never in the blast radius"),
+    ("allow_root_dotdot", "3:10", "/.. is / (every file of the host): never a fault target nor in the blast radius"),
     ("bad_duration", "4:12", "unknown time unit \"parsecs\""),
     ("bad_url_scheme", "3:1", "must be http://host[:port] or https://host[:port]"),
     ("billions_of_users", "4:1", "users in [load]: 3000000000 is out of range; use 1 to 100000 users"),
