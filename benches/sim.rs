@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use spacetime_drill::load::{LoadPlan, bench};
-use spacetime_drill::scenario::ScenarioFile;
+use spacetime_drill::scenario::Scenario;
 use spacetime_sim::launch::{SimOptions, SimProcess};
 
 /// Below the bridge's 100-connection cap, so the generator itself never trips it.
@@ -31,8 +31,9 @@ fn main() -> anyhow::Result<()> {
         let toml = format!(
             "[load]\nrate = {rate:.1}\nmax_in_flight = {MAX_IN_FLIGHT}\n[[phase]]\nname = \"r{rate}\"\nduration = \"{secs}s\""
         );
-        let file: ScenarioFile = toml::from_str(&toml)?;
-        let plan = LoadPlan::from_scenario(&file, &sim.http_url(), None)?;
+        let scenario =
+            Scenario::parse(std::path::Path::new("sim-bench.toml"), &toml).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let plan = LoadPlan::from_scenario(&scenario, &sim.http_url(), None)?;
         let r = rt.block_on(bench::fixed_rate(&plan))?;
         let ms = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.2}"));
         println!(

@@ -154,11 +154,14 @@ pub struct AgentArgs {
 }
 
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false)]
+#[group(required = true, multiple = true)]
 pub struct WatchdogArgs {
     /// Replay this journal when the run that started us dies.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "hold")]
     pub journal: Option<PathBuf>,
+    /// Unmount what is mounted under this run directory and remove it when the run that started us dies.
+    #[arg(long, conflicts_with = "hold")]
+    pub run_dir: Option<PathBuf>,
     /// Hold what this JSON describes until stdin closes.
     #[arg(long)]
     pub hold: Option<String>,

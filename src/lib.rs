@@ -25,6 +25,7 @@ pub mod agent;
 pub mod cli;
 pub mod fault;
 pub mod host;
+pub mod input;
 pub mod judge;
 pub mod load;
 pub mod manual;
@@ -71,10 +72,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             (Some(host), Some(file)) => host::recover(&scenario::Scenario::load(file)?, host),
             _ => fault::watchdog::recover(args.journal.as_deref()),
         },
-        Command::Watchdog(args) => match (args.journal, args.hold) {
-            (Some(journal), _) => fault::watchdog::serve(&journal),
-            (None, Some(spec)) => fault::holder::serve(&spec).map(|()| ExitCode::SUCCESS),
-            (None, None) => anyhow::bail!("watchdog needs --journal or --hold"),
+        Command::Watchdog(args) => match (args.journal, args.run_dir, args.hold) {
+            (None, None, Some(spec)) => fault::holder::serve(&spec).map(|()| ExitCode::SUCCESS),
+            (journal, run_dir, None) => fault::watchdog::serve(journal.as_deref(), run_dir.as_deref()),
+            _ => anyhow::bail!("watchdog takes --journal and/or --run-dir, or --hold"),
         },
         Command::Agent(args) => agent::main(args),
         Command::BenchLoad(args) => load::bench::main(&args).map(|()| ExitCode::SUCCESS),

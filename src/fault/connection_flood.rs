@@ -6,10 +6,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::holder::{self, HoldSpec};
+use super::settings::{CheckSettings, Issues, SettingsContext, rule};
 use super::{Fault, FaultContext, FaultErrorKind, Intent};
 
 /// Upper bound on `connections`, well under a default file-descriptor limit.
-const MAX_CONNECTIONS: u32 = 10_000;
+pub const MAX_CONNECTIONS: u32 = 10_000;
 
 /// `[fault.connection_flood]`: idle connections held open to the target (the bridge serves 100 at most;
 /// Incident 2).
@@ -17,7 +18,14 @@ const MAX_CONNECTIONS: u32 = 10_000;
 #[serde(deny_unknown_fields)]
 pub struct ConnectionFloodSpec {
     /// Idle connections to hold open, 1 to 10000.
+    #[schemars(range(min = 1, max = MAX_CONNECTIONS))]
     pub connections: u32,
+}
+
+impl CheckSettings for ConnectionFloodSpec {
+    fn check(&self, _cx: &SettingsContext, c: &mut Issues) {
+        c.rule("connections", rule::within(self.connections, 1..=MAX_CONNECTIONS, "connections"));
+    }
 }
 
 impl Fault for ConnectionFloodSpec {
@@ -28,12 +36,6 @@ impl Fault for ConnectionFloodSpec {
         format!("connection_flood: hold {} idle connections to the target's HTTP port", self.connections)
     }
     fn preflight(&self, ctx: &FaultContext) -> Result<(), FaultErrorKind> {
-        if !(1..=MAX_CONNECTIONS).contains(&self.connections) {
-            return Err(FaultErrorKind::Refused {
-                what: format!("connections = {}", self.connections),
-                fix: format!("use 1 to {MAX_CONNECTIONS} connections"),
-            });
-        }
         ctx.target.http_addr().map(drop)
     }
     fn inject(&self, ctx: &FaultContext, intent: &mut dyn Intent) -> Result<String, FaultErrorKind> {

@@ -5,17 +5,25 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::holder::{self, HoldSpec};
+use super::settings::{CheckSettings, Issues, SettingsContext, rule};
 use super::{Fault, FaultContext, FaultErrorKind, Intent};
 
 /// Upper bound on `threads`, so a typo cannot fork-bomb the host.
-const MAX_THREADS: u32 = 256;
+pub const MAX_THREADS: u32 = 256;
 
 /// `[fault.cpu_hog]`: busy threads on the target host (Incident 3, scenario A).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CpuHogSpec {
     /// Busy threads (each wants one full core), 1 to 256.
+    #[schemars(range(min = 1, max = MAX_THREADS))]
     pub threads: u32,
+}
+
+impl CheckSettings for CpuHogSpec {
+    fn check(&self, _cx: &SettingsContext, c: &mut Issues) {
+        c.rule("threads", rule::within(self.threads, 1..=MAX_THREADS, "threads"));
+    }
 }
 
 impl Fault for CpuHogSpec {
@@ -27,12 +35,6 @@ impl Fault for CpuHogSpec {
     }
     fn preflight(&self, ctx: &FaultContext) -> Result<(), FaultErrorKind> {
         ctx.require_local()?;
-        if !(1..=MAX_THREADS).contains(&self.threads) {
-            return Err(FaultErrorKind::Refused {
-                what: format!("threads = {}", self.threads),
-                fix: format!("use 1 to {MAX_THREADS} threads"),
-            });
-        }
         Ok(())
     }
     fn inject(&self, ctx: &FaultContext, intent: &mut dyn Intent) -> Result<String, FaultErrorKind> {

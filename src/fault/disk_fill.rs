@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::settings::{CheckSettings, Issues, SettingsContext, rule};
 use super::{Fault, FaultContext, FaultErrorKind, Intent, Undo};
 
 /// `[fault.disk_fill]`: fill the filesystem holding a path with a ballast file (runbook Incident 7).
@@ -25,6 +26,7 @@ pub struct DiskFillSpec {
     /// Fill until the filesystem is this full, in percent (0, 100], as `df` counts it. Exactly one of `percent` and
     /// `free_bytes`.
     #[serde(default)]
+    #[schemars(range(min = 0, max = 100))]
     pub percent: Option<f64>,
     /// Fill until only this many bytes are free (what `df` shows as available).
     #[serde(default)]
@@ -89,6 +91,19 @@ fn mount_point(dir: &Path) -> Option<PathBuf> {
         .map(|m| PathBuf::from(m.replace("\\040", " ")))
         .filter(|m| dir.starts_with(m))
         .max_by_key(|m| m.as_os_str().len())
+}
+
+impl CheckSettings for DiskFillSpec {
+    fn check(&self, cx: &SettingsContext, c: &mut Issues) {
+        match (self.percent, self.free_bytes) {
+            (Some(pct), None) => c.rule("percent", rule::positive(pct, 100.0, "percent")),
+            (None, Some(_)) => {}
+            _ => c.fail("", "set exactly one of percent (how full, e.g. 96) and free_bytes (bytes left free)"),
+        }
+        if let Some(path) = &self.path {
+            c.allowed_path("path", path, cx.allow);
+        }
+    }
 }
 
 impl Fault for DiskFillSpec {

@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::settings::{CheckSettings, Issues, SettingsContext, rule};
 use super::{Fault, FaultContext, FaultErrorKind, Intent, command};
 
 /// `[fault.exec]`: two shell commands (run with `sh -c`, at most 60 s each); exit codes and output go to the event log.
@@ -13,6 +14,13 @@ pub struct ExecSpec {
     pub inject: String,
     /// Undoes it at rollback; must succeed when run twice or when `inject` never ran.
     pub rollback: String,
+}
+
+impl CheckSettings for ExecSpec {
+    fn check(&self, _cx: &SettingsContext, c: &mut Issues) {
+        c.rule("inject", rule::command(&self.inject));
+        c.rule("rollback", rule::command(&self.rollback));
+    }
 }
 
 impl Fault for ExecSpec {

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use std::time::Duration;
 
+use super::settings::{CheckSettings, Issues, SettingsContext};
 use super::{Fault, FaultContext, FaultErrorKind, Intent, Undo};
 use crate::load::AuthFault;
 use spacetime_sim::auth::mint;
@@ -26,6 +27,7 @@ pub struct ExpiredTokenSpec {
     /// Share of requests that carry the bad token while the fault is held, in (0, 1]; 1 = every request (P1),
     /// less = intermittent (P2).
     #[serde(default = "every")]
+    #[schemars(range(min = 0, max = 1))]
     pub share: f64,
     /// Which bad token: expired (right signature, `exp` in the past) or signed with the wrong secret.
     #[serde(default)]
@@ -88,6 +90,18 @@ fn no_secret() -> FaultErrorKind {
         what: "mode = \"expired\" needs the target's JWT secret, which this run knows only for the embedded simulator"
             .into(),
         fix: "use mode = \"wrong_signature\" against an external target".into(),
+    }
+}
+
+impl CheckSettings for ExpiredTokenSpec {
+    fn check(&self, cx: &SettingsContext, c: &mut Issues) {
+        c.check(self.share.is_finite() && self.share > 0.0 && self.share <= 1.0, "share", || {
+            format!("{} is not a share; use a fraction in (0, 1], e.g. 0.3 or 1", self.share)
+        });
+        c.check(cx.auth, "", || {
+            let fix = if cx.target { "give [target] token_env or token_file" } else { "set [sim] auth = true" };
+            format!("bad tokens change nothing while requests carry no token; {fix}")
+        });
     }
 }
 

@@ -5,17 +5,26 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::settings::{CheckSettings, Issues, SettingsContext, rule};
 use super::{Fault, FaultContext, FaultErrorKind, Intent, knobs};
 
 /// The simulator's own bound on the knob.
-const MAX_MS: f64 = 10_000.0;
+pub const MAX_MS: f64 = 10_000.0;
 
 /// `[fault.frame_work]`: the simulator's busy-work knob: FPS drops, latency rises (Incident 3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FrameWorkSpec {
     /// Extra work per frame, in milliseconds (a 90 Hz frame is 11.1 ms).
+    #[schemars(range(min = 0, max = MAX_MS))]
     pub ms: f64,
+}
+
+impl CheckSettings for FrameWorkSpec {
+    fn check(&self, cx: &SettingsContext, c: &mut Issues) {
+        c.rule("ms", rule::positive(self.ms, MAX_MS, "milliseconds"));
+        c.needs_simulator(cx, "frame_work");
+    }
 }
 
 impl Fault for FrameWorkSpec {
@@ -26,12 +35,6 @@ impl Fault for FrameWorkSpec {
         format!("frame_work: the simulator busy-works {} ms every frame", self.ms)
     }
     fn preflight(&self, ctx: &FaultContext) -> Result<(), FaultErrorKind> {
-        if !(self.ms.is_finite() && self.ms > 0.0 && self.ms <= MAX_MS) {
-            return Err(FaultErrorKind::Refused {
-                what: format!("ms = {}", self.ms),
-                fix: format!("use a number of milliseconds in (0, {MAX_MS}], e.g. 20"),
-            });
-        }
         knobs::preflight(ctx, self.kind())
     }
     fn inject(&self, ctx: &FaultContext, intent: &mut dyn Intent) -> Result<String, FaultErrorKind> {

@@ -1,22 +1,38 @@
 //! The crash journal: a write-ahead ledger of every change a fault makes, so that nothing is ever left behind.
 //!
-//! JSON lines, append-only: an `intent` (the [`Undo`] record, fsynced *before* the change), `done` once the change is
-//! made, `rolled_back` once its undo succeeded. Anything with an intent and no `rolled_back` is pending, and a journal
-//! with a pending entry is dirty: `run` refuses to start, and `recover` (or the watchdog) replays it. When nothing is
-//! pending the file is truncated, so a clean journal is an empty one.
+//! JSON lines, append-only, after a versioned header line ([`HEADER`]): an `intent` (the [`Undo`] record and the
+//! [`Scope`] its fault was allowed at preflight, fsynced *before* the change), `done` once the change is made,
+//! `rolled_back` once its undo succeeded. Anything with an intent and no `rolled_back` is pending, and a journal with a
+//! pending entry is dirty: `run` refuses to start, and `recover` (or the watchdog) replays it. When nothing is
+//! pending the file is cut back to its header, so a clean journal is a header alone.
 //!
-//! An exclusive lock on `<journal>.lock` is held by whoever owns the journal (a run, `recover`, a replaying
-//! watchdog); the kernel drops it when that process dies, which is how the watchdog knows it may replay. It is only
-//! called the journal here: what chaostoolkit calls its journal is our record and report.
+//! Hostile journals (issue 13): the file is created 0600 in a 0700 directory and refused, before a line is read, when
+//! someone else could have written it ([`trust`]); a file without the header is not a journal and is left untouched;
+//! an undo outside the scope recorded with it is refused and kept; a line that cannot be read is kept and reported,
+//! never dropped (only a torn last line, an intent whose change never began, is cut). Opening never creates a file
+//! beside the journal: the lock is on the journal itself.
+//!
+//! An exclusive lock on the journal file is held by whoever owns it (a run, `recover`, a replaying watchdog); the
+//! kernel drops it when that process dies, which is how the watchdog knows it may replay. It is only called the
+//! journal here: what chaostoolkit calls its journal is our record and report.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+mod trust;
+
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
+use super::undo::Scope;
 use super::{FaultContext, Undo};
+
+/// The first line of every journal; the version changes when the line format does.
+pub const HEADER: &str = r#"{"spacetime_drill_journal":2}"#;
+/// Far above any real journal (a line per change); a bigger file is not read into memory.
+const MAX_BYTES: u64 = 64 << 20;
 
 /// Environment variable naming the journal file (tests use it to isolate themselves).
 pub const ENV: &str = "SPACETIME_DRILL_JOURNAL";
@@ -34,6 +50,17 @@ pub enum JournalError {
     Dirty { path: PathBuf, count: usize, faults: String },
     #[error("no journal path: set {ENV}, XDG_STATE_HOME or HOME, or pass --journal")]
     NoPath,
+    #[error(
+        "{path} is not a spacetime-drill journal (its first line is not {HEADER}); nothing was changed; give the journal's path"
+    )]
+    NotAJournal { path: PathBuf },
+    #[error("journal {path} is not trusted, nothing was replayed: {why}")]
+    Untrusted { path: PathBuf, why: String },
+    #[error(
+        "journal {path} holds {count} line(s) it cannot read (lines {lines}); they are kept: inspect them, undo by \
+         hand what they describe, then delete those lines"
+    )]
+    Unreadable { path: PathBuf, count: usize, lines: String },
 }
 
 /// The journal path: the flag, else `$SPACETIME_DRILL_JOURNAL`, else the XDG state directory.
@@ -52,6 +79,7 @@ pub fn resolve_path(flag: Option<&Path>) -> Result<PathBuf, JournalError> {
 /// Open the journal for a run: refuses while another process owns it or while it is dirty.
 pub fn ensure_clean(path: &Path) -> Result<Journal, JournalError> {
     let journal = Journal::open(path)?;
+    journal.refuse_unreadable()?;
     if journal.pending.is_empty() {
         return Ok(journal);
     }
@@ -63,7 +91,7 @@ pub fn ensure_clean(path: &Path) -> Result<Journal, JournalError> {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 enum Line {
-    Intent { id: u64, fault: String, undo: Undo },
+    Intent { id: u64, fault: String, undo: Undo, scope: Scope },
     Done { id: u64 },
     RolledBack { id: u64 },
 }
@@ -74,6 +102,8 @@ pub struct Pending {
     pub id: u64,
     pub fault: String,
     pub undo: Undo,
+    /// What the fault was allowed to touch when it was injected; the undo may touch nothing else.
+    pub scope: Scope,
     /// The change is known to have been made (otherwise it may or may not have been).
     pub done: bool,
 }
@@ -83,74 +113,116 @@ pub struct Pending {
 pub struct Replay {
     pub rolled_back: Vec<(String, String)>,
     pub failed: Vec<(String, String)>,
+    /// Lines of the journal that could not be read (1-based); they stay in it.
+    pub unreadable: Vec<usize>,
 }
 
 pub struct Journal {
     path: PathBuf,
-    file: File,
+    /// The journal, locked for as long as this is held.
+    file: Flock<File>,
     pending: Vec<Pending>,
+    /// Lines that do not parse, 1-based, kept in the file.
+    unreadable: Vec<usize>,
     next_id: u64,
-    _lock: Flock<File>,
 }
 
 impl Journal {
-    /// Open (creating it and its directory if needed) and take the lock; `Busy` if another process holds it.
+    /// Open (creating it 0600, and its directory 0700, if needed) and take the lock; `Busy` if another process holds
+    /// it. What a run calls.
     pub fn open(path: &Path) -> Result<Journal, JournalError> {
-        Self::open_with(path, FlockArg::LockExclusiveNonblock)
+        Self::open_with(path, FlockArg::LockExclusiveNonblock, true)?.ok_or(JournalError::NoPath)
     }
 
-    /// Like [`Journal::open`], but wait for the current owner to let go (or die): the watchdog's way in.
-    pub fn open_wait(path: &Path) -> Result<Journal, JournalError> {
-        Self::open_with(path, FlockArg::LockExclusive)
+    /// Open an existing journal, waiting for its owner to let go (or die): the watchdog's way in. `None` when there
+    /// is no journal (nothing to replay); nothing is ever created.
+    pub fn open_wait(path: &Path) -> Result<Option<Journal>, JournalError> {
+        Self::open_with(path, FlockArg::LockExclusive, false)
     }
 
-    fn open_with(path: &Path, how: FlockArg) -> Result<Journal, JournalError> {
+    /// Open an existing journal without waiting: `recover`'s way in. `None` when there is none; nothing is created.
+    pub fn open_existing(path: &Path) -> Result<Option<Journal>, JournalError> {
+        Self::open_with(path, FlockArg::LockExclusiveNonblock, false)
+    }
+
+    fn open_with(path: &Path, how: FlockArg, create: bool) -> Result<Option<Journal>, JournalError> {
         let io = |source| JournalError::Io { path: path.to_owned(), source };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io)?;
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir.filter(|_| create) {
+            DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io)?;
         }
-        let mut lock_path = path.as_os_str().to_owned();
-        lock_path.push(".lock");
-        let lock_file = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io)?;
-        let lock = Flock::lock(lock_file, how).map_err(|(_, errno)| match errno {
+        // O_NOFOLLOW: a symlink planted at the journal's path is refused, not followed to a file it names.
+        let mut options = OpenOptions::new();
+        options.read(true).append(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).mode(0o600);
+        let file = match options.clone().create_new(create).open(path) {
+            Ok(f) => f,
+            Err(e) if create && e.kind() == std::io::ErrorKind::AlreadyExists => options.open(path).map_err(io)?,
+            Err(e) if !create && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        trust::refuse(&file, path).map_err(|why| JournalError::Untrusted { path: path.to_owned(), why })?;
+        let file = Flock::lock(file, how).map_err(|(_, errno)| match errno {
             nix::errno::Errno::EWOULDBLOCK => JournalError::Busy { path: path.to_owned() },
             e => io(e.into()),
         })?;
-        let existed = path.exists();
-        let file = OpenOptions::new().create(true).append(true).read(true).open(path).map_err(io)?;
-        if !existed {
-            // Make the new file's directory entry durable too, or a crash could lose the whole journal.
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
-            }
-        }
-        let mut journal = Journal { path: path.to_owned(), file, pending: Vec::new(), next_id: 1, _lock: lock };
-        journal.load()?;
-        Ok(journal)
+        let mut journal =
+            Journal { path: path.to_owned(), file, pending: Vec::new(), unreadable: Vec::new(), next_id: 1 };
+        journal.load(create)?;
+        Ok(Some(journal))
     }
 
-    fn load(&mut self) -> Result<(), JournalError> {
-        let text = std::fs::read_to_string(&self.path).map_err(|source| self.io(source))?;
-        if !text.is_empty() && !text.ends_with('\n') {
-            // End a torn line, or the next append would be glued to it and lost too.
-            self.file.write_all(b"\n").map_err(|e| self.io(e))?;
+    /// Read every line; a new (empty) journal gets its header, and anything else must start with it.
+    fn load(&mut self, created: bool) -> Result<(), JournalError> {
+        let mut bytes = Vec::new();
+        (&*self.file).take(MAX_BYTES + 1).read_to_end(&mut bytes).map_err(|e| self.io(e))?;
+        if bytes.is_empty() && created {
+            let mut header = HEADER.as_bytes().to_vec();
+            header.push(b'\n');
+            self.file.write_all(&header).and_then(|()| self.file.sync_all()).map_err(|e| self.io(e))?;
+            // Make the new file's directory entry durable too, or a crash could lose the whole journal.
+            if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                File::open(dir).and_then(|d| d.sync_all()).map_err(|e| self.io(e))?;
+            }
+            return Ok(());
         }
-        for raw in text.lines().filter(|l| !l.trim().is_empty()) {
-            // Only the last line can be torn (a crash mid-append), and a torn intent means its change never began.
+        if bytes.is_empty() {
+            // A clean journal of an earlier version (emptied, not cut back to a header): nothing to replay.
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        if bytes.len() as u64 > MAX_BYTES || text.lines().next() != Some(HEADER) {
+            return Err(JournalError::NotAJournal { path: self.path.clone() });
+        }
+        if !text.ends_with('\n') {
+            // A torn last line (a crash mid-append): its intent was not yet durable, so its change never began.
+            let keep = text.rfind('\n').map_or(0, |i| i + 1) as u64;
+            self.file.set_len(keep).and_then(|()| self.file.sync_all()).map_err(|e| self.io(e))?;
+        }
+        let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+        for (n, raw) in complete.lines().enumerate().skip(1).filter(|(_, l)| !l.trim().is_empty()) {
             let Ok(line) = serde_json::from_str::<Line>(raw) else {
-                tracing::warn!("journal {}: skipping unreadable line {raw:?}", self.path.display());
+                self.unreadable.push(n + 1);
                 continue;
             };
             match line {
-                Line::Intent { id, fault, undo } => {
-                    self.next_id = self.next_id.max(id + 1);
-                    self.pending.push(Pending { id, fault, undo, done: false });
+                Line::Intent { id, fault, undo, scope } => {
+                    self.next_id = self.next_id.max(id.saturating_add(1));
+                    self.pending.push(Pending { id, fault, undo, scope, done: false });
                 }
                 Line::Done { id } => self.pending.iter_mut().filter(|p| p.id == id).for_each(|p| p.done = true),
                 Line::RolledBack { id } => self.pending.retain(|p| p.id != id),
             }
         }
         Ok(())
+    }
+
+    /// Lines that could not be read are kept, and block a run until someone has looked at them.
+    pub fn refuse_unreadable(&self) -> Result<(), JournalError> {
+        if self.unreadable.is_empty() {
+            return Ok(());
+        }
+        let lines: Vec<String> = self.unreadable.iter().map(ToString::to_string).collect();
+        Err(JournalError::Unreadable { path: self.path.clone(), count: lines.len(), lines: lines.join(", ") })
     }
 
     fn io(&self, source: std::io::Error) -> JournalError {
@@ -172,16 +244,18 @@ impl Journal {
         &self.pending
     }
 
+    /// Something is left to undo, or to look at.
     pub fn dirty(&self) -> bool {
-        !self.pending.is_empty()
+        !self.pending.is_empty() || !self.unreadable.is_empty()
     }
 
-    /// Write and fsync how to undo a change that is about to be made; returns the entry's id.
-    pub fn intend(&mut self, fault: &str, undo: &Undo) -> Result<u64, JournalError> {
+    /// Write and fsync how to undo a change that is about to be made, with what its fault may touch; returns the
+    /// entry's id.
+    pub fn intend(&mut self, fault: &str, undo: &Undo, scope: &Scope) -> Result<u64, JournalError> {
         let id = self.next_id;
-        self.append(&Line::Intent { id, fault: fault.into(), undo: undo.clone() })?;
+        self.append(&Line::Intent { id, fault: fault.into(), undo: undo.clone(), scope: scope.clone() })?;
         self.next_id += 1;
-        self.pending.push(Pending { id, fault: fault.into(), undo: undo.clone(), done: false });
+        self.pending.push(Pending { id, fault: fault.into(), undo: undo.clone(), scope: scope.clone(), done: false });
         Ok(id)
     }
 
@@ -192,12 +266,13 @@ impl Journal {
         Ok(())
     }
 
-    /// Entry `id` was undone; once nothing is pending the file is emptied.
+    /// Entry `id` was undone; once nothing is pending (and every line was read) the file is cut back to its header.
     pub fn rolled_back(&mut self, id: u64) -> Result<(), JournalError> {
         self.append(&Line::RolledBack { id })?;
         self.pending.retain(|p| p.id != id);
-        if self.pending.is_empty() {
-            self.file.set_len(0).and_then(|()| self.file.sync_all()).map_err(|e| self.io(e))?;
+        if self.pending.is_empty() && self.unreadable.is_empty() {
+            let header = HEADER.len() as u64 + 1;
+            self.file.set_len(header).and_then(|()| self.file.sync_all()).map_err(|e| self.io(e))?;
         }
         Ok(())
     }
@@ -205,8 +280,12 @@ impl Journal {
     /// Roll back every pending entry, newest first, clearing each only after its undo succeeded; a failed one stays
     /// pending (and the journal dirty) and the replay goes on with the rest.
     pub fn replay(&mut self, live: Option<&FaultContext>) -> Result<Replay, JournalError> {
-        let mut report = Replay::default();
+        let mut report = Replay { unreadable: self.unreadable.clone(), ..Replay::default() };
         for entry in self.pending.clone().into_iter().rev() {
+            if let Err(why) = entry.undo.permitted(&entry.scope) {
+                report.failed.push((entry.fault, format!("refused, kept in the journal: {why}")));
+                continue;
+            }
             match entry.undo.rollback(live) {
                 Ok(detail) => {
                     self.rolled_back(entry.id)?;
@@ -220,51 +299,4 @@ impl Journal {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn intent_is_durable_before_change_and_replay_is_idempotent() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j/journal.jsonl");
-        let ballast = dir.path().join("ballast");
-        {
-            let mut j = ensure_clean(&path).unwrap();
-            assert!(matches!(Journal::open(&path), Err(JournalError::Busy { .. })));
-            j.intend("fill", &Undo::DeleteFile { path: ballast.clone() }).unwrap();
-            // The intent is on disk before the change exists: a crash here leaves a replayable journal.
-            assert!(std::fs::read_to_string(&path).unwrap().contains("\"op\":\"intent\""));
-            std::fs::write(&ballast, b"x").unwrap();
-        } // "crash": the lock is dropped with the owner
-        let err = ensure_clean(&path).err().unwrap().to_string();
-        assert!(err.contains("spacetime-drill recover") && err.contains("fill"), "{err}");
-        let mut j = Journal::open(&path).unwrap();
-        let r = j.replay(None).unwrap();
-        assert_eq!(r.rolled_back.len(), 1);
-        assert!(!ballast.exists() && !j.dirty());
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
-        drop(j);
-        let mut j = ensure_clean(&path).unwrap();
-        let r = j.replay(None).unwrap();
-        assert!(r.rolled_back.is_empty() && r.failed.is_empty());
-    }
-
-    #[test]
-    fn torn_last_line_is_skipped_and_ids_continue() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("journal.jsonl");
-        let undo = Undo::DeleteFile { path: dir.path().join("b") };
-        let mut j = Journal::open(&path).unwrap();
-        let id = j.intend("a", &undo).unwrap();
-        j.done(id).unwrap();
-        drop(j);
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(b"{\"op\":\"intent\",\"id\":7,\"fau").unwrap();
-        let mut j = Journal::open(&path).unwrap();
-        assert_eq!(j.pending(), &[Pending { id, fault: "a".into(), undo: undo.clone(), done: true }]);
-        let next = j.intend("c", &undo).unwrap();
-        assert!(next > id);
-        drop(j);
-        assert_eq!(Journal::open(&path).unwrap().pending().len(), 2, "an append after a torn line survives");
-    }
-}
+mod tests;

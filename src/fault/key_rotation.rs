@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::settings::{CheckSettings, Issues, SettingsContext};
 use super::{Fault, FaultContext, FaultErrorKind, Intent, restore};
 
 /// `[fault.key_rotation]`: replace the target's JWT secret file.
@@ -38,6 +39,17 @@ impl KeyRotationSpec {
         })?;
         ctx.require_path(&file)?;
         Ok(file)
+    }
+}
+
+impl CheckSettings for KeyRotationSpec {
+    fn check(&self, cx: &SettingsContext, c: &mut Issues) {
+        match &self.secret_file {
+            Some(file) => c.allowed_path("secret_file", file, cx.allow),
+            None => c.check(!cx.target && cx.auth, "", || {
+                "without secret_file this rotates the embedded simulator's secret: set [sim] auth = true".to_owned()
+            }),
+        }
     }
 }
 

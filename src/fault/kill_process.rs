@@ -9,6 +9,7 @@ use nix::unistd::Pid;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::settings::{CheckSettings, Issues, SettingsContext};
 use super::{Fault, FaultContext, FaultErrorKind, Intent, Undo, procfs};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -146,6 +147,30 @@ impl KillProcessSpec {
             });
         }
         Ok((pid, name))
+    }
+}
+
+impl CheckSettings for KillProcessSpec {
+    fn check(&self, cx: &SettingsContext, c: &mut Issues) {
+        let set = [self.sim.is_some(), self.port.is_some(), self.pid_file.is_some(), self.name.is_some()];
+        c.check(set.iter().filter(|s| **s).count() == 1, "", || {
+            "name the process with exactly one of sim (bridge, dap, lsp), port, pid_file, name".to_owned()
+        });
+        if let Some(port) = self.port {
+            c.allowed_port("port", port, cx.allow);
+        }
+        if let Some(file) = &self.pid_file {
+            c.allowed_path("pid_file", file, cx.allow);
+        }
+        if let Some(name) = &self.name {
+            c.check(cx.allow.processes.contains(name), "name", || {
+                format!("process \"{name}\" is outside the blast radius; add it to [allow] processes")
+            });
+        }
+        c.check(!(self.restart && self.signal == KillSignal::Stop), "restart", || {
+            "signal STOP is undone by CONT on rollback; remove restart".to_owned()
+        });
+        super::port_conflict::restart_command(c, self.restart, self.restart_command.as_deref(), self.sim.is_some());
     }
 }
 

@@ -5,14 +5,26 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::settings::{CheckSettings, Issues, SettingsContext, rule};
 use super::{Fault, FaultContext, FaultErrorKind, Intent, knobs};
 
 /// `[fault.memory_leak]`: the simulator's leak knob (Incident 6).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryLeakSpec {
-    /// Bytes retained per request.
+    /// Bytes retained per request, 1 to 16 MiB.
+    #[schemars(range(min = 1, max = MAX_BYTES_PER_REQUEST))]
     pub bytes_per_request: u64,
+}
+
+/// 16 MiB per request leaks a GiB in 64 requests: far past any drill, and a `u64` the simulator's arithmetic holds.
+pub const MAX_BYTES_PER_REQUEST: u64 = 16 << 20;
+
+impl CheckSettings for MemoryLeakSpec {
+    fn check(&self, cx: &SettingsContext, c: &mut Issues) {
+        c.rule("bytes_per_request", rule::within(self.bytes_per_request, 1..=MAX_BYTES_PER_REQUEST, "bytes"));
+        c.needs_simulator(cx, "memory_leak");
+    }
 }
 
 impl Fault for MemoryLeakSpec {
@@ -23,12 +35,6 @@ impl Fault for MemoryLeakSpec {
         format!("memory_leak: the simulator retains {} bytes per request", self.bytes_per_request)
     }
     fn preflight(&self, ctx: &FaultContext) -> Result<(), FaultErrorKind> {
-        if self.bytes_per_request == 0 {
-            return Err(FaultErrorKind::Refused {
-                what: "bytes_per_request = 0 leaks nothing".into(),
-                fix: "use at least 1 byte, e.g. 65536".into(),
-            });
-        }
         knobs::preflight(ctx, self.kind())
     }
     fn inject(&self, ctx: &FaultContext, intent: &mut dyn Intent) -> Result<String, FaultErrorKind> {

@@ -34,6 +34,7 @@ pub mod restore;
 pub mod runner;
 pub mod scene;
 pub mod service;
+pub mod settings;
 mod spec;
 pub mod undo;
 pub mod watchdog;
@@ -93,9 +94,11 @@ pub struct Allow {
 }
 
 impl Allow {
-    /// Whether `path` (canonicalized) lies under an allowed directory.
+    /// Whether `path` (canonicalized) lies under an allowed directory. An entry that resolves to `/` allows nothing:
+    /// the scenario check refuses one, and this stays true for an allow-list built any other way.
     pub fn allows_path(&self, path: &Path) -> bool {
-        self.paths.iter().any(|p| p.canonicalize().is_ok_and(|p| path.starts_with(p)))
+        let allowed = |p: &PathBuf| p.canonicalize().ok().filter(|p| p.parent().is_some());
+        self.paths.iter().filter_map(allowed).any(|p| path.starts_with(p))
     }
 }
 

@@ -7,7 +7,9 @@
 use std::sync::{Arc, Weak};
 
 use super::proxy::{NetworkSpec, Proxy, Toxics};
+use super::settings::{CheckSettings, Issues, SettingsContext, rule};
 use super::{Fault, FaultContext, FaultErrorKind, Intent, Undo};
+use std::time::Duration;
 
 /// The faults' handle on the run's proxy: cloneable, usable from sync code, and weak, so the run still owns the
 /// proxy (`Arc::into_inner(proxy)` then [`Proxy::shutdown`]) and a handle never keeps it alive.
@@ -41,6 +43,40 @@ fn proxy(ctx: &FaultContext) -> Result<&ProxyHandle, FaultErrorKind> {
         what: "network needs the run's built-in proxy, and none was started".into(),
         fix: "run the scenario with `spacetime-drill run`, which routes the target through the proxy".into(),
     })
+}
+
+/// The longest delay a toxic may add (latency plus jitter, slow close): an hour is past any client's timeout, and
+/// keeps `Instant + delay` far from overflowing.
+pub const MAX_DELAY: Duration = Duration::from_secs(3600);
+/// 10 Gbit/s: above that a cap caps nothing on loopback.
+pub const MAX_BANDWIDTH_KBPS: u64 = 10_000_000;
+
+impl CheckSettings for NetworkSpec {
+    fn check(&self, _cx: &SettingsContext, c: &mut Issues) {
+        let n = self;
+        let any = n.latency.is_some() || n.bandwidth_kbps.is_some() || n.reset || n.timeout;
+        c.check(any || n.slow_close.is_some(), "", || {
+            "no toxic set; set latency, bandwidth_kbps, reset, timeout or slow_close".to_owned()
+        });
+        c.check(n.jitter.is_none() || n.latency.is_some(), "jitter", || {
+            "jitter varies latency; set latency too".to_owned()
+        });
+        let worst = n.latency.unwrap_or_default().checked_add(n.jitter.unwrap_or_default());
+        c.check(worst.is_some_and(|d| d <= MAX_DELAY), "latency", || {
+            format!("latency + jitter must be at most {}; use e.g. \"300ms\"", humantime::format_duration(MAX_DELAY))
+        });
+        if let Some(d) = n.slow_close {
+            c.check(d <= MAX_DELAY, "slow_close", || {
+                format!("must be at most {}; use e.g. \"2s\"", humantime::format_duration(MAX_DELAY))
+            });
+        }
+        if let Some(kbps) = n.bandwidth_kbps {
+            c.rule("bandwidth_kbps", rule::within(kbps, 1..=MAX_BANDWIDTH_KBPS, "kbps"));
+        }
+        c.check(!(n.reset && n.timeout), "timeout", || {
+            "reset and timeout both cut traffic; keep one (reset: clients see resets, timeout: they hang)".to_owned()
+        });
+    }
 }
 
 impl Fault for NetworkSpec {

@@ -3,12 +3,15 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::settings::CheckSettings;
 use super::{Fault, FaultContext, FaultErrorKind, Intent};
 
 /// `[fault.noop]`: no settings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoopSpec {}
+
+impl CheckSettings for NoopSpec {}
 
 impl Fault for NoopSpec {
     fn kind(&self) -> &'static str {

@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::holder::{self, HoldSpec};
+use super::settings::{CheckSettings, Issues, SettingsContext};
 use super::{Fault, FaultContext, FaultErrorKind, Intent, Undo, command, procfs};
 
 /// How long the holder keeps trying to take the port while a `restart_command` runs.
@@ -55,6 +56,27 @@ impl PortConflictSpec {
 
     fn hold(&self, port: u16, wait_ms: u64) -> HoldSpec {
         HoldSpec::Port { port, accept_close: self.mode == PortMode::AcceptClose, wait_ms }
+    }
+}
+
+impl CheckSettings for PortConflictSpec {
+    fn check(&self, cx: &SettingsContext, c: &mut Issues) {
+        if let Some(port) = self.port {
+            c.allowed_port("port", port, cx.allow);
+        }
+        restart_command(c, self.restart, self.restart_command.as_deref(), !cx.target);
+    }
+}
+
+/// `restart_command` goes with `restart`, and is required unless the simulator restarts the process itself (shared
+/// with `kill_process`).
+pub(super) fn restart_command(c: &mut Issues, restart: bool, command: Option<&str>, sim_restarts: bool) {
+    match command {
+        Some(cmd) if restart => c.rule("restart_command", super::settings::rule::command(cmd)),
+        Some(_) => c.fail("restart_command", "restart_command is used only with restart = true"),
+        None => c.check(!restart || sim_restarts, "restart", || {
+            "restart needs restart_command here (only the embedded simulator restarts its own processes)".to_owned()
+        }),
     }
 }
 

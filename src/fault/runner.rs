@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use super::undo::Scope;
 use super::{Fault, FaultContext, FaultError, FaultErrorKind, Intent, Journal, Undo};
 
 /// One entry of the run's fault timeline.
@@ -89,12 +90,13 @@ impl Drop for RollbackGuard {
 struct JournalIntent<'a> {
     journal: &'a mut Journal,
     fault: &'a str,
+    scope: Scope,
     undo: &'a mut Vec<(u64, Undo)>,
 }
 
 impl Intent for JournalIntent<'_> {
     fn record(&mut self, undo: Undo) -> Result<(), FaultErrorKind> {
-        let id = self.journal.intend(self.fault, &undo)?;
+        let id = self.journal.intend(self.fault, &undo, &self.scope)?;
         self.undo.push((id, undo));
         Ok(())
     }
@@ -139,7 +141,8 @@ impl Injector {
             return Ok(());
         }
         let mut undo = Vec::new();
-        let mut intent = JournalIntent { journal: &mut inner.journal, fault: name, undo: &mut undo };
+        let scope = Scope::of(&inner.ctx);
+        let mut intent = JournalIntent { journal: &mut inner.journal, fault: name, scope, undo: &mut undo };
         let result = planned.fault.inject(&inner.ctx, &mut intent);
         let ttl = planned.ttl;
         match result {

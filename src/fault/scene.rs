@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::settings::{CheckSettings, Issues, SettingsContext, rule};
 use super::{Fault, FaultContext, FaultErrorKind, Intent, restore};
 
 /// What replaces a scene for `garbage`: no `[gd_scene]` header, so a loader rejects it as corrupt.
@@ -86,6 +87,23 @@ impl SceneSpec {
         };
         ctx.require_path(&target)?;
         Ok(target)
+    }
+}
+
+impl CheckSettings for SceneSpec {
+    fn check(&self, cx: &SettingsContext, c: &mut Issues) {
+        c.rule("scene", rule::res_path(&self.scene, Some(".tscn")));
+        if let Some(dir) = &self.project_dir {
+            c.allowed_path("project_dir", dir, cx.allow);
+        }
+        match (self.action, &self.dependency) {
+            (SceneAction::RemoveDependency, Some(dep)) => c.rule("dependency", rule::res_path(dep, None)),
+            (SceneAction::RemoveDependency, None) => {
+                c.fail("", "remove_dependency needs dependency = \"res://...\" (one the scene names)")
+            }
+            (_, Some(_)) => c.fail("dependency", "dependency applies to remove_dependency only"),
+            (_, None) => {}
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::settings::{CheckSettings, Issues, SettingsContext, rule};
 use super::{Fault, FaultContext, FaultErrorKind, Intent, command};
 
 /// `[fault.service]`: two shell commands (run with `sh -c`, at most 60 s each).
@@ -14,6 +15,13 @@ pub struct ServiceSpec {
     pub stop: String,
     /// Starts it again at rollback, e.g. `systemctl start godot-spacetime`.
     pub start: String,
+}
+
+impl CheckSettings for ServiceSpec {
+    fn check(&self, _cx: &SettingsContext, c: &mut Issues) {
+        c.rule("stop", rule::command(&self.stop));
+        c.rule("start", rule::command(&self.start));
+    }
 }
 
 impl Fault for ServiceSpec {

@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Fault;
+use super::settings::{CheckSettings, Issues, SettingsContext};
 
 /// Calls `$then! { $( /// doc  table => Variant(Type), )* }` with every fault kind, in the order the docs list them.
 macro_rules! fault_kind_list {
@@ -67,6 +68,11 @@ macro_rules! fault_spec {
 
             pub fn build(&self) -> Box<dyn Fault> {
                 match self { $( Self::$variant(s) => Box::new(s.clone()), )* }
+            }
+
+            /// The kind's own check of its settings (see [`CheckSettings`]).
+            pub fn check(&self, cx: &SettingsContext, issues: &mut Issues) {
+                match self { $( Self::$variant(s) => s.check(cx, issues), )* }
             }
         }
     };

@@ -4,13 +4,47 @@
 //! so a crash between the two leaves a record whose rollback must find nothing to do and succeed.
 
 use std::io::ErrorKind;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
 use super::{FaultContext, FaultErrorKind, command, knobs, procfs, restore};
+
+/// What a fault was allowed to touch when it was injected (the allow-list and the embedded simulator's own
+/// directories, canonical), journaled with each of its undo records: a replay refuses an undo that reaches outside
+/// it ([`Undo::permitted`]), so a line crafted or corrupted to name another file does nothing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scope {
+    pub paths: Vec<PathBuf>,
+}
+
+impl Scope {
+    pub fn of(ctx: &FaultContext) -> Scope {
+        let sim = ctx.sim.iter().flat_map(|s| [Some(&s.data_dir), Some(&s.project_dir), s.secret_file.as_ref()]);
+        let all = ctx.allow.paths.iter().chain(sim.flatten());
+        let mut paths: Vec<PathBuf> =
+            all.filter_map(|p| p.canonicalize().ok()).filter(|p| p.parent().is_some()).collect();
+        paths.sort();
+        paths.dedup();
+        Scope { paths }
+    }
+
+    /// Whether `path` (made canonical as far as it exists) lies inside one of the paths; an entry that is not a
+    /// plain absolute path other than `/` counts for nothing.
+    fn holds(&self, path: &Path) -> bool {
+        if !path.is_absolute() || path.components().any(|c| c == Component::ParentDir) {
+            return false;
+        }
+        let real = match (path.parent().and_then(|d| d.canonicalize().ok()), path.file_name()) {
+            (Some(dir), Some(name)) => dir.join(name),
+            _ => path.to_owned(),
+        };
+        let plain = |p: &&PathBuf| crate::fault::settings::rule::plain_absolute(p).is_none();
+        self.paths.iter().filter(plain).any(|p| real.starts_with(p) || path.starts_with(p))
+    }
+}
 
 /// How to undo one change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +79,56 @@ pub enum Undo {
 }
 
 impl Undo {
+    /// Whether replaying this undo stays inside what its fault was allowed to touch ([`Scope`]) and what the tool
+    /// itself creates (its ballast and backup files, its holders, the simulator's knobs on loopback). Rollback
+    /// commands are not limited here: they are trusted because the journal is ([`super::journal`]'s trust checks).
+    pub fn permitted(&self, scope: &Scope) -> Result<(), String> {
+        let named =
+            |path: &Path, prefix: &str| path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(prefix));
+        match self {
+            Undo::DeleteFile { path } => {
+                if !named(path, ".spacetime-drill-ballast.") || !scope.holds(path) {
+                    return Err(format!("{} is not a ballast file inside the fault's allowed paths", path.display()));
+                }
+            }
+            Undo::RestoreFile { path, backup, mode, .. } => {
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let beside =
+                    backup.parent() == path.parent() && named(backup, &format!(".{name}.spacetime-drill-backup."));
+                if !scope.holds(path) || !beside {
+                    return Err(format!("{} is outside the fault's allowed paths, or its backup is not the tool's", {
+                        path.display()
+                    }));
+                }
+                if mode & !0o777 != 0 {
+                    return Err(format!("mode {mode:04o} of {} sets setuid, setgid or sticky bits", path.display()));
+                }
+            }
+            Undo::KillHolder { pid, .. } => {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                let holder = cmdline.windows(b"watchdog\0--hold".len()).any(|w| w == b"watchdog\0--hold");
+                if !cmdline.is_empty() && !holder {
+                    return Err(format!("pid {pid} is not a spacetime-drill holder"));
+                }
+            }
+            Undo::SetKnobs { url, .. } => {
+                let path = format!("{}knobs", spacetime_sim::CONTROL_PREFIX);
+                let port = url.strip_prefix("http://127.0.0.1:").and_then(|r| r.strip_suffix(path.as_str()));
+                if port.is_none_or(|p| p.parse::<u16>().is_err()) {
+                    return Err(format!("{url} is not the embedded simulator's knobs on loopback"));
+                }
+            }
+            Undo::ContinueProcess { .. }
+            | Undo::RunCommand { .. }
+            | Undo::RestartService
+            | Undo::ReviveProcess { .. }
+            | Undo::ClearToxics
+            | Undo::ClearAuthFault
+            | Undo::OnHost { .. } => {}
+        }
+        Ok(())
+    }
+
     /// Undo the change; a second call, or a call for a change that never happened, does nothing and succeeds.
     /// `live` is the run's context when the live run calls (its simulator and proxy); replay passes `None`, because
     /// the embedded simulator and the proxy ended with the run that started them. Returns a one-line detail for the

@@ -4,7 +4,11 @@
 //! The run holds the write end of the watchdog's stdin; the kernel closes it when the run dies, however it dies. On
 //! that EOF the watchdog waits for the journal lock (also dropped by the kernel with the run), replays, and exits. A
 //! clean run writes `disarm` first. The watchdog lives in its own session, so a signal to the run's process group
-//! (Ctrl-C in a terminal, a CI runner killing the job's group) does not take it down with the run.
+//! (Ctrl-C in a terminal, a CI runner killing the job's group, even SIGKILL) does not take it down with the run.
+//!
+//! Besides the journal, a watchdog may guard a run directory ([`crate::target::run_dir`]): the embedded simulator's
+//! tmpfs and every temp file of the run (the JWT secret among them) live there, and the watchdog unmounts and
+//! removes it, so a SIGKILL leaves nothing in /tmp or in /proc/mounts either.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
@@ -30,8 +34,19 @@ pub struct Watchdog {
 impl Watchdog {
     /// Start `exe watchdog --journal JOURNAL` and wait until it watches.
     pub fn spawn(exe: &Path, journal: &Path) -> anyhow::Result<Watchdog> {
+        Self::spawn_with(exe, Some(journal), None)
+    }
+
+    /// Start a watchdog for a journal, a run directory, or both.
+    pub fn spawn_with(exe: &Path, journal: Option<&Path>, run_dir: Option<&Path>) -> anyhow::Result<Watchdog> {
         let mut cmd = Command::new(exe);
-        cmd.arg("watchdog").arg("--journal").arg(journal);
+        cmd.arg("watchdog");
+        if let Some(journal) = journal {
+            cmd.arg("--journal").arg(journal);
+        }
+        if let Some(dir) = run_dir {
+            cmd.arg("--run-dir").arg(dir);
+        }
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
         // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
         unsafe {
@@ -68,8 +83,8 @@ impl Watchdog {
     }
 }
 
-/// The watchdog process: `spacetime-drill watchdog --journal PATH`.
-pub fn serve(journal: &Path) -> anyhow::Result<ExitCode> {
+/// The watchdog process: `spacetime-drill watchdog [--journal PATH] [--run-dir DIR]`.
+pub fn serve(journal: Option<&Path>, run_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{READY}")?;
@@ -81,36 +96,46 @@ pub fn serve(journal: &Path) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     // The run is gone (or dropped us): wait until it lets go of the journal, then put everything back.
-    let mut journal = Journal::open_wait(journal)?;
-    if journal.dirty() {
-        let replay = journal.replay(None)?;
-        print_replay(&mut std::io::stderr().lock(), "watchdog: the run ended without rolling back;", &replay);
-        if !replay.failed.is_empty() {
-            return Ok(ExitCode::from(2));
+    let mut code = ExitCode::SUCCESS;
+    if let Some(mut journal) = journal.map(Journal::open_wait).transpose()?.flatten() {
+        if journal.dirty() {
+            let replay = journal.replay(None)?;
+            print_replay(&mut std::io::stderr().lock(), "watchdog: the run ended without rolling back;", &replay);
+            if !replay.failed.is_empty() || !replay.unreadable.is_empty() {
+                code = ExitCode::from(2);
+            }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    if let Some(dir) = run_dir {
+        crate::target::run_dir::clean(dir)?;
+    }
+    Ok(code)
 }
 
 /// `spacetime-drill recover`: replay what an interrupted run left in the journal.
 pub fn recover(flag: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let unmounted = crate::target::data_fs::unmount_leftovers();
-    if unmounted > 0 {
-        println!("recover: unmounted {unmounted} simulator data filesystem(s) left by killed runs");
+    let cleaned = crate::target::run_dir::clean_leftovers();
+    if cleaned > 0 {
+        println!("recover: removed {cleaned} run director(ies) (and their simulator filesystems) left by killed runs");
     }
     let path = journal::resolve_path(flag)?;
-    let mut journal = Journal::open(&path)?;
+    // Never created here: recover on a path that is not a journal must change nothing.
+    let Some(mut journal) = Journal::open_existing(&path)? else {
+        println!("nothing to recover ({} does not exist)", path.display());
+        return Ok(ExitCode::SUCCESS);
+    };
     if !journal.dirty() {
         println!("nothing to recover ({})", path.display());
         return Ok(ExitCode::SUCCESS);
     }
     let replay = journal.replay(None)?;
     print_replay(&mut std::io::stdout().lock(), "recover:", &replay);
+    journal.refuse_unreadable()?;
     if replay.failed.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
     anyhow::bail!(
-        "{} rollback(s) failed and stay in {}; fix the cause and run recover again",
+        "{} rollback(s) failed or were refused and stay in {}; fix the cause and run recover again",
         replay.failed.len(),
         path.display()
     )

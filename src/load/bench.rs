@@ -21,7 +21,7 @@ use crate::cli::BenchLoadArgs;
 use crate::judge::Profile;
 use crate::metrics::{Exporter, MetricsOptions, Sources};
 use crate::record::{Hist, Record, Recorder};
-use crate::scenario::{LoadModel, Mix, ScenarioFile};
+use crate::scenario::{LoadModel, Mix, Scenario};
 
 use super::http::{Client, Target};
 use super::open::{self, Job, Shared};
@@ -94,14 +94,15 @@ async fn exporter(listen: std::net::SocketAddr, rec: &Recorder) -> anyhow::Resul
 
 /// A one-phase plan of `GET /status` only.
 pub fn status_plan(url: &str, connections: usize, rate: f64, duration: Duration) -> anyhow::Result<LoadPlan> {
-    let file: ScenarioFile = toml::from_str("[[phase]]\nname = \"bench\"\nduration = \"1s\"")?;
-    let mut plan = LoadPlan::from_scenario(&file, url, None)?;
+    anyhow::ensure!(connections >= 1, "--connections must be at least 1");
+    let text = "[[phase]]\nname = \"bench\"\nduration = \"1s\"";
+    let scenario = Scenario::parse(std::path::Path::new("bench-load"), text).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut plan = LoadPlan::from_scenario(&scenario, url, None)?;
     plan.model = LoadModel::Open;
     plan.max_in_flight = connections;
     plan.phases[0].duration = duration;
     (plan.phases[0].rate_start, plan.phases[0].rate_end) = (rate, rate);
     plan.phases[0].mix = Mix { status: 1, scene_load: 0, debug_evaluate: 0, lsp_completion: 0 };
-    plan.check()?;
     Ok(plan)
 }
 

@@ -61,7 +61,6 @@ impl Shared {
 /// every request in flight has finished (bounded by the request timeout), or at once on `cancel` (requests in flight
 /// then are abandoned unrecorded: the harness stopped them, not the service).
 pub async fn run_open(plan: &LoadPlan, rec: Recorder, start: Instant, cancel: CancellationToken) -> anyhow::Result<()> {
-    plan.check()?;
     let shared = Arc::new(Shared::new(plan, rec, cancel));
     let pacer = Pacer {
         phases: plan.phases.clone(),

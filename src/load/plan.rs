@@ -6,30 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::AuthFault;
-use crate::api::Endpoint;
-use crate::scenario::{Completion, LoadModel, Mix, ScenarioFile};
+pub use crate::scenario::PhasePlan;
+use crate::scenario::{Completion, LoadModel, Mix, Scenario};
 use crate::secret::Secret;
 use crate::url::{ServiceUrl, UrlRole};
-
-/// One phase of the load; phases run back to back from the run's start.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PhasePlan {
-    pub name: String,
-    pub duration: Duration,
-    /// Open model: arrivals per second at the phase's start and end (linear in between; equal = constant).
-    pub rate_start: f64,
-    pub rate_end: f64,
-    /// Users model: concurrent users.
-    pub users: usize,
-    pub mix: Mix,
-}
-
-impl PhasePlan {
-    /// Arrivals the open model schedules in this phase: the integral of the rate over the phase.
-    pub fn expected_requests(&self) -> f64 {
-        (self.rate_start + self.rate_end) / 2.0 * self.duration.as_secs_f64()
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct LoadPlan {
@@ -56,27 +36,12 @@ pub struct LoadPlan {
     pub auth_fault: AuthFault,
 }
 
-/// A plan the engines cannot run, found before any request is sent.
+/// A plan the engines cannot run, found before any request is sent. Only the URL is left to check here: it may
+/// come from the command line (`--target`); everything else was checked when the scenario was loaded.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PlanError {
     #[error("base URL: {0}")]
     BadUrl(String),
-    #[error("phase {phase:?}: rate {rate} must be a finite number of requests per second, 0 or more")]
-    BadRate { phase: String, rate: f64 },
-    #[error("phase {phase:?}: every mix weight is 0, so it would send nothing; give one endpoint a weight")]
-    EmptyMix { phase: String },
-    #[error(
-        "phase {phase:?}: the mix sends {endpoint} but [load].{list} is empty; add an entry or set its weight to 0"
-    )]
-    EmptyList { phase: String, endpoint: Endpoint, list: &'static str },
-    #[error("phase {phase:?}: users = {users}, but the users model runs one user count for the whole run ({first})")]
-    UsersChange { phase: String, users: usize, first: usize },
-    #[error("phase {phase:?}: users must be at least 1")]
-    NoUsers { phase: String },
-    #[error("[load].max_in_flight must be at least 1")]
-    NoInFlight,
-    #[error("the scenario has no phases")]
-    NoPhases,
     #[error(
         "a network fault with the users model cannot reach an https target (goose's client cannot be pointed at the \
          fault's proxy without breaking the certificate check); use model = \"open\" for this drill"
@@ -85,32 +50,17 @@ pub enum PlanError {
 }
 
 impl LoadPlan {
-    /// Resolve `[load]` and each `[[phase]]`'s overrides. `base_url` is the target actually used (the scenario's,
-    /// a `--target` override, or the embedded simulator's), `token` the one read from its env var or file.
-    pub fn from_scenario(file: &ScenarioFile, base_url: &str, token: Option<Secret>) -> Result<Self, PlanError> {
-        let load = &file.load;
-        let phases = file
-            .phases
-            .iter()
-            .map(|p| {
-                let rate_start = p.load.rate.unwrap_or(load.rate);
-                PhasePlan {
-                    name: p.name.clone(),
-                    duration: p.duration,
-                    rate_start,
-                    rate_end: p.load.ramp_to.unwrap_or(rate_start),
-                    users: p.load.users.unwrap_or(load.users),
-                    mix: p.load.mix.unwrap_or(load.mix),
-                }
-            })
-            .collect();
+    /// The checked scenario's plan against the target actually used (`base_url`: the scenario's, a `--target`
+    /// override, or the embedded simulator's), with `token` read from its env var or file.
+    pub fn from_scenario(scenario: &Scenario, base_url: &str, token: Option<Secret>) -> Result<Self, PlanError> {
+        let load = &scenario.file.load;
         let plan = LoadPlan {
             model: load.model,
             base_url: base_url.trim_end_matches('/').to_owned(),
             token,
             tls: None,
             via: None,
-            phases,
+            phases: scenario.phases.clone(),
             max_in_flight: load.max_in_flight,
             timeout: load.timeout,
             ramp: load.ramp,
@@ -120,48 +70,14 @@ impl LoadPlan {
             completions: load.completions.clone(),
             auth_fault: AuthFault::default(),
         };
-        plan.check()?;
+        plan.url()?;
         Ok(plan)
     }
 
-    /// The checks `from_scenario` runs; public so a plan built by hand (tests, shards) is checked the same way.
+    /// What only the run knows: the URL (it may come from `--target`) and whether the load goes through a proxy.
     pub fn check(&self) -> Result<(), PlanError> {
         if self.url()?.secure && self.via.is_some() && self.model == LoadModel::Users {
             return Err(PlanError::UsersTlsViaProxy);
-        }
-        let first = self.phases.first().ok_or(PlanError::NoPhases)?;
-        if self.max_in_flight == 0 {
-            return Err(PlanError::NoInFlight);
-        }
-        for p in &self.phases {
-            let phase = || p.name.clone();
-            for rate in [p.rate_start, p.rate_end] {
-                if !rate.is_finite() || rate < 0.0 {
-                    return Err(PlanError::BadRate { phase: phase(), rate });
-                }
-            }
-            if weights(&p.mix).iter().all(|&w| w == 0) {
-                return Err(PlanError::EmptyMix { phase: phase() });
-            }
-            for ep in Endpoint::ALL {
-                let (len, list) = match ep {
-                    Endpoint::Status => (1, ""),
-                    Endpoint::SceneLoad => (self.scenes.len(), "scenes"),
-                    Endpoint::DebugEvaluate => (self.expressions.len(), "expressions"),
-                    Endpoint::LspCompletion => (self.completions.len(), "completions"),
-                };
-                if len == 0 && weights(&p.mix)[ep.index()] > 0 {
-                    return Err(PlanError::EmptyList { phase: phase(), endpoint: ep, list });
-                }
-            }
-            if self.model == LoadModel::Users {
-                if p.users == 0 {
-                    return Err(PlanError::NoUsers { phase: phase() });
-                }
-                if p.users != first.users {
-                    return Err(PlanError::UsersChange { phase: phase(), users: p.users, first: first.users });
-                }
-            }
         }
         Ok(())
     }
@@ -189,7 +105,7 @@ impl LoadPlan {
     }
 }
 
-/// Weights indexed by [`Endpoint::index`].
+/// Weights indexed by [`crate::api::Endpoint::index`].
 pub fn weights(mix: &Mix) -> [u32; 4] {
     [mix.status, mix.scene_load, mix.debug_evaluate, mix.lsp_completion]
 }

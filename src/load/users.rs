@@ -44,7 +44,6 @@ pub async fn run_users(
     start: Instant,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
-    plan.check()?;
     let auth = match &plan.token {
         Some(t) => {
             let mut v = HeaderValue::from_str(&format!("Bearer {}", t.expose()))?;

@@ -1,6 +1,9 @@
 //! A latency histogram that serializes itself exactly (hdrhistogram's V2 deflate format, base64), so reports from
 //! different runs or shards can be merged into the percentiles one run recording every sample would have given.
 
+use std::io::Read;
+use std::ops::RangeInclusive;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hdrhistogram::Histogram;
@@ -9,6 +12,10 @@ use serde::{Deserialize, Serialize};
 
 /// Highest value tracked; anything slower is recorded as this (one hour in µs).
 pub const MAX_US: u64 = 3_600_000_000;
+/// The precision of a per-phase histogram ([`Hist::new`]) and of a per-second one ([`Hist::coarse`], at rest as
+/// [`CompactHist`]); a report is read back at exactly these, so every histogram read adds to the ones it meets.
+const FINE_SIGFIG: u8 = 3;
+const COMPACT_SIGFIG: u8 = 2;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hist(pub Histogram<u64>);
@@ -16,7 +23,7 @@ pub struct Hist(pub Histogram<u64>);
 impl Hist {
     /// Three significant digits: 0.1 % error, the precision the runbook's 200 ms boundary deserves.
     pub fn new() -> Self {
-        Self::with_sigfig(3)
+        Self::with_sigfig(FINE_SIGFIG)
     }
 
     pub fn with_sigfig(sigfig: u8) -> Self {
@@ -26,7 +33,7 @@ impl Hist {
     /// Two significant digits (1 % error, 26 KiB dense): the per-second rows' precision, where a window's p95 is
     /// compared with thresholds tens of percent apart and memory per second matters more.
     pub fn coarse() -> Self {
-        Self::with_sigfig(2)
+        Self::with_sigfig(COMPACT_SIGFIG)
     }
 
     /// Empty it, keeping its allocation (per-second rows recycle their dense histograms).
@@ -61,16 +68,48 @@ impl Hist {
         STANDARD.encode(buf)
     }
 
+    /// Decode a histogram of any precision this harness writes (1 to 3 significant digits).
     pub fn from_base64(s: &str) -> Result<Self, String> {
-        let bytes = STANDARD.decode(s).map_err(|e| format!("histogram is not base64: {e}"))?;
-        Self::from_v2(&bytes)
+        Self::from_base64_with(s, 1..=3)
     }
 
-    /// Decode either V2 flavour (plain or deflate): the deserializer tells them apart by their cookie.
-    fn from_v2(bytes: &[u8]) -> Result<Self, String> {
+    fn from_base64_with(s: &str, sigfigs: RangeInclusive<u8>) -> Result<Self, String> {
+        let bytes = STANDARD.decode(s).map_err(|e| format!("histogram is not base64: {e}"))?;
+        Self::from_v2(&bytes, sigfigs)
+    }
+
+    /// Decode either V2 flavour (plain or deflate), checked first against what this harness writes.
+    ///
+    /// Why the checks come before hdrhistogram sees the bytes: it trusts the header. It allocates the payload length
+    /// the header claims (up to 4 GiB) before reading it, and sizes the counts array from the claimed bounds, and a
+    /// histogram with other bounds later fails to `add` to ours. So: deflate is inflated here with a cap, the header
+    /// must say our bounds (1 µs to [`MAX_US`]) and a precision in `sigfigs`, the payload must be as long as claimed,
+    /// and no value may lie past the bucket holding [`MAX_US`].
+    fn from_v2(bytes: &[u8], sigfigs: RangeInclusive<u8>) -> Result<Self, String> {
+        let inflated;
+        let plain = match be_u32(bytes, 0) {
+            Some(V2_DEFLATE_COOKIE) => {
+                let mut out = Vec::new();
+                let stream = bytes.get(8..).unwrap_or_default();
+                flate2::read::ZlibDecoder::new(stream)
+                    .take(MAX_ENCODED as u64 + 1)
+                    .read_to_end(&mut out)
+                    .map_err(|e| format!("histogram does not inflate: {e}"))?;
+                if out.len() > MAX_ENCODED {
+                    return Err(format!("histogram inflates to more than {MAX_ENCODED} bytes"));
+                }
+                inflated = out;
+                &inflated[..]
+            }
+            _ => bytes,
+        };
+        check_header(plain, &sigfigs)?;
         let h: Histogram<u64> = Deserializer::new()
-            .deserialize(&mut &bytes[..])
+            .deserialize(&mut &plain[..])
             .map_err(|e| format!("histogram does not decode: {e:?}"))?;
+        if h.max() > h.highest_equivalent(MAX_US) {
+            return Err(format!("histogram holds {} µs, past its bound of {MAX_US} µs (1 h)", h.max()));
+        }
         Ok(Self(h))
     }
 
@@ -81,6 +120,43 @@ impl Hist {
         V2Serializer::new().serialize(&self.0, &mut buf).expect("serializing into memory cannot fail");
         CompactHist(buf)
     }
+}
+
+/// The V2 cookies (hdrhistogram's `V2_COOKIE`, `V2_COMPRESSED_COOKIE`, which it does not export).
+const V2_COOKIE: u32 = 0x1c84_9313;
+const V2_DEFLATE_COOKIE: u32 = 0x1c84_9314;
+/// cookie, payload length, normalizing offset, digits (u32 each), lowest, highest, ratio (u64/f64 each).
+const V2_HEADER: usize = 40;
+/// Far above any histogram within our bounds (a dense 3-digit one encodes to tens of KiB).
+const MAX_ENCODED: usize = 1 << 20;
+
+fn be_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn be_u64(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+}
+
+fn check_header(plain: &[u8], sigfigs: &RangeInclusive<u8>) -> Result<(), String> {
+    if plain.len() < V2_HEADER || be_u32(plain, 0) != Some(V2_COOKIE) {
+        return Err("histogram is not an hdrhistogram V2 encoding".into());
+    }
+    let payload = be_u32(plain, 4).unwrap_or(u32::MAX) as usize;
+    if payload != plain.len() - V2_HEADER {
+        return Err(format!("histogram claims {payload} bytes of counts but holds {}", plain.len() - V2_HEADER));
+    }
+    let digits = be_u32(plain, 12).unwrap_or_default();
+    let (low, high) = (be_u64(plain, 16).unwrap_or_default(), be_u64(plain, 24).unwrap_or_default());
+    if !u8::try_from(digits).is_ok_and(|d| sigfigs.contains(&d)) || low != 1 || high != MAX_US {
+        return Err(format!(
+            "histogram has bounds 1..={high} µs at {digits} significant digits; this harness writes 1..={MAX_US} µs \
+             at {}..={} digits",
+            sigfigs.start(),
+            sigfigs.end()
+        ));
+    }
+    Ok(())
 }
 
 /// A histogram at rest: its V2 bytes. Per-second rows keep these once a second can no longer receive samples, so a
@@ -95,7 +171,7 @@ impl CompactHist {
         if self.0.is_empty() {
             Hist::with_sigfig(sigfig)
         } else {
-            Hist::from_v2(&self.0).expect("bytes we encoded decode")
+            Hist::from_v2(&self.0, 1..=3).expect("bytes we encoded, or checked when read, decode")
         }
     }
 
@@ -117,7 +193,7 @@ impl<'de> Deserialize<'de> for CompactHist {
         let bytes = STANDARD.decode(&s).map_err(serde::de::Error::custom)?;
         // Empty bytes are a second that never had a sample (see `expand`); anything else must decode.
         if !bytes.is_empty() {
-            Hist::from_v2(&bytes).map_err(serde::de::Error::custom)?;
+            Hist::from_v2(&bytes, COMPACT_SIGFIG..=COMPACT_SIGFIG).map_err(serde::de::Error::custom)?;
         }
         Ok(Self(bytes))
     }
@@ -138,7 +214,7 @@ impl Serialize for Hist {
 impl<'de> Deserialize<'de> for Hist {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Self::from_base64(&s).map_err(serde::de::Error::custom)
+        Self::from_base64_with(&s, FINE_SIGFIG..=FINE_SIGFIG).map_err(serde::de::Error::custom)
     }
 }
 
@@ -209,5 +285,40 @@ mod tests {
         let back: CompactHist = serde_json::from_str(&json).unwrap();
         assert_eq!(back, c);
         assert_eq!(Hist::from_base64(json.trim_matches('"')).unwrap(), h);
+    }
+
+    /// Issue 13: a report's histogram with other bounds, values past 1 h, or a header lying about its length is an
+    /// error when read, never an `expect` panic in `merge`/`report` or a 4 GiB allocation.
+    #[test]
+    fn hostile_histograms_are_errors() {
+        let encode = |h: &Histogram<u64>| {
+            let mut buf = Vec::new();
+            V2DeflateSerializer::new().serialize(h, &mut buf).unwrap();
+            STANDARD.encode(buf)
+        };
+        let mut wide = Histogram::<u64>::new_with_bounds(1, MAX_US * 4, 3).unwrap();
+        wide.record(MAX_US * 3).unwrap();
+        let e = serde_json::from_str::<Hist>(&format!("\"{}\"", encode(&wide))).unwrap_err().to_string();
+        assert!(e.contains("bounds 1..=14400000000") && e.contains("1..=3600000000"), "{e}");
+        // Our bounds, but a count in the last bucket's tail, past MAX_US.
+        let mut tail = Histogram::<u64>::new_with_bounds(1, MAX_US, 3).unwrap();
+        tail.record(tail.highest_equivalent(MAX_US) + 1).unwrap();
+        let e = Hist::from_base64(&encode(&tail)).unwrap_err();
+        assert!(e.contains("past its bound"), "{e}");
+        // A plain V2 header claiming 4 GiB of counts.
+        let mut lie = Vec::new();
+        V2Serializer::new().serialize(&Hist::new().0, &mut lie).unwrap();
+        lie[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+        let e = Hist::from_base64(&STANDARD.encode(&lie)).unwrap_err();
+        assert!(e.contains("claims 4294967295 bytes"), "{e}");
+        // A deflate bomb: 4 MiB of zeros behind the compressed cookie.
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut z, &vec![0u8; 4 << 20]).unwrap();
+        let mut bomb = [V2_DEFLATE_COOKIE.to_be_bytes(), 0u32.to_be_bytes()].concat();
+        bomb.extend(z.finish().unwrap());
+        assert!(Hist::from_base64(&STANDARD.encode(&bomb)).unwrap_err().contains("more than"));
+        // A per-phase histogram must be the fine one, a per-second one the coarse one.
+        let coarse = format!("\"{}\"", Hist::coarse().to_base64());
+        assert!(serde_json::from_str::<Hist>(&coarse).unwrap_err().to_string().contains("2 significant digits"));
     }
 }

@@ -37,7 +37,8 @@ pub fn schema() -> String {
 }
 
 pub fn read_json(path: &Path) -> anyhow::Result<Report> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = crate::input::read_text(path, crate::input::REPORT_CAP)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     parse_json(&text).with_context(|| format!("{} is not a report this build reads", path.display()))
 }
 

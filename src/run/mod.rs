@@ -152,7 +152,7 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
         crate::tls::preflight(&target.http, target.telemetry.as_deref(), tls).await?;
     }
     let proxy = network_proxy(scenario, &target).await?.map(Arc::new);
-    let mut plan = LoadPlan::from_scenario(&scenario.file, &target.http, target.token.clone())?;
+    let mut plan = LoadPlan::from_scenario(scenario, &target.http, target.token.clone())?;
     (plan.tls, plan.via) = (target.tls.clone(), proxy.as_ref().map(|p| p.local_addr()));
     plan.check()?;
     if let Some(shard) = args.shard {

@@ -5,13 +5,14 @@
 //! value; all problems are collected, not just the first, so one `validate` shows them all.
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::time::Duration;
 
 use super::error::did_you_mean;
 use super::fault::{Context, Fault, FaultSpec, check_kind};
+use super::limits::*;
 use super::locate::KeyPath;
-use super::model::{Allow, Load, LoadModel, Mix, Phase, ScenarioFile, Target};
+use super::model::{Allow, Load, LoadModel, Mix, Phase, ScenarioFile, SimOptions, Target};
+use crate::fault::settings::rule;
 use crate::tls;
 use crate::url::{ServiceUrl, UrlRole};
 
@@ -40,47 +41,15 @@ impl Checker {
         }
     }
 
-    pub fn positive_duration(&mut self, at: &KeyPath, d: Duration, example: &str) {
-        self.check(!d.is_zero(), at, || format!("must be longer than 0; write e.g. \"{example}\""));
-    }
-
-    pub fn positive(&mut self, at: &KeyPath, v: f64, unit: &str) {
-        self.check(v.is_finite() && v > 0.0, at, || format!("{v} is not allowed; use a number of {unit} > 0"));
-    }
-
-    pub fn at_least_one(&mut self, at: &KeyPath, v: u64) {
-        self.check(v >= 1, at, || "must be at least 1".to_owned());
-    }
-
-    pub fn command(&mut self, at: &KeyPath, cmd: &str) {
-        self.check(!cmd.trim().is_empty(), at, || "is empty; give a shell command".to_owned());
-    }
-
-    /// A Godot scene path as `/scene/load` takes it.
-    pub fn scene_path(&mut self, at: &KeyPath, path: &str) {
-        self.check(path.starts_with("res://") && path.ends_with(".tscn") && path.len() > 11, at, || {
-            format!("\"{path}\" is not a scene path; write it as res://<dir>/<name>.tscn, e.g. \"res://vr_main.tscn\"")
-        });
-    }
-
-    /// A destructive fault's path must be absolute, not `/`, and inside an `[allow] paths` entry.
-    pub fn allowed_path(&mut self, at: &KeyPath, path: &Path, allow: &Allow) {
-        if !path.is_absolute() || path.components().any(|c| c == std::path::Component::ParentDir) {
-            self.fail(at, format!("{} must be an absolute path without \"..\"", path.display()));
-        } else if path == Path::new("/") {
-            self.fail(at, "/ is never a fault target; name a directory on the filesystem to act on");
-        } else if !allow.paths.iter().any(|a| path.starts_with(a)) {
-            self.fail(
-                at,
-                format!("{} is outside the blast radius; add it (or a parent) to [allow] paths", path.display()),
-            );
+    /// Records the problem a [`rule`] found, if any.
+    pub fn rule(&mut self, at: &KeyPath, problem: Option<String>) {
+        if let Some(p) = problem {
+            self.fail(at, p);
         }
     }
 
-    pub fn allowed_port(&mut self, at: &KeyPath, port: u16, allow: &Allow) {
-        self.check(allow.ports.contains(&port), at, || {
-            format!("port {port} is outside the blast radius; add it to [allow] ports")
-        });
+    pub fn duration(&mut self, at: &KeyPath, d: Duration, max: Duration, example: &str) {
+        self.rule(at, rule::duration(d, max, example));
     }
 }
 
@@ -89,18 +58,19 @@ pub(super) fn check(file: &ScenarioFile) -> Result<Vec<Fault>, Vec<Issue>> {
     let root = KeyPath::default();
     let mut c = Checker::default();
     if let Some(name) = &file.name {
-        let ok = !name.is_empty() && name.chars().all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch));
+        let chars = name.chars().all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch));
+        let ok = (1..=MAX_NAME).contains(&name.len()) && chars && !name.starts_with('.');
         c.check(ok, &root.key("name"), || {
-            format!("\"{name}\" cannot name a report directory; use letters, digits, '.', '_' and '-' only")
+            format!(
+                "\"{name}\" cannot name a report directory; use 1 to {MAX_NAME} letters, digits, '.', '_' and '-', \
+                 not starting with '.'"
+            )
         });
     }
     if let Some(target) = &file.target {
         check_target(&mut c, &root.key("target"), target);
     }
-    let sim = &file.sim;
-    c.check(sim.frame_work_ms.is_finite() && sim.frame_work_ms >= 0.0, &root.key("sim").key("frame_work_ms"), || {
-        "must be a number of milliseconds ≥ 0".to_owned()
-    });
+    check_sim(&mut c, &root.key("sim"), &file.sim, file.target.is_some());
     check_load(&mut c, &root.key("load"), &file.load);
     check_probe(&mut c, &root.key("probe"), file);
     check_metrics(&mut c, &root.key("metrics"), &file.metrics);
@@ -171,16 +141,44 @@ fn check_url(c: &mut Checker, at: &KeyPath, url: &str, role: UrlRole) {
     }
 }
 
+/// `[sim]` configures the embedded simulator: with a `[target]` there is none, so a setting there would be silently
+/// ignored (or refused only at preflight).
+fn check_sim(c: &mut Checker, at: &KeyPath, sim: &SimOptions, target: bool) {
+    let ms = sim.frame_work_ms;
+    c.check(
+        ms == 0.0 || rule::positive(ms, crate::fault::frame_work::MAX_MS, "").is_none(),
+        &at.key("frame_work_ms"),
+        || format!("{ms} is not allowed; use a number of milliseconds from 0 to {}", crate::fault::frame_work::MAX_MS),
+    );
+    let max_leak = crate::fault::memory_leak::MAX_BYTES_PER_REQUEST;
+    c.rule(&at.key("leak_bytes_per_request"), rule::within(sim.leak_bytes_per_request, 0..=max_leak, "bytes"));
+    if let Some(mib) = sim.data_fs_mib {
+        c.rule(&at.key("data_fs_mib"), rule::within(mib, 1..=MAX_DATA_FS_MIB, "MiB"));
+    }
+    let set = [
+        ("auth", sim.auth),
+        ("frame_work_ms", sim.frame_work_ms != 0.0),
+        ("leak_bytes_per_request", sim.leak_bytes_per_request != 0),
+        ("data_fs_mib", sim.data_fs_mib.is_some()),
+    ];
+    for (key, _) in set.iter().filter(|(_, on)| *on && target) {
+        c.fail(&at.key(key), "[sim] sets up the embedded simulator, and this scenario has a [target]; remove it");
+    }
+}
+
 fn check_load(c: &mut Checker, at: &KeyPath, load: &Load) {
-    c.positive(&at.key("rate"), load.rate, "requests per second");
-    c.at_least_one(&at.key("max_in_flight"), load.max_in_flight as u64);
-    c.positive_duration(&at.key("timeout"), load.timeout, "10s");
-    if load.model == LoadModel::Users {
-        c.at_least_one(&at.key("users"), load.users as u64);
+    c.rule(&at.key("rate"), rule::positive(load.rate, MAX_RATE, "requests per second"));
+    c.rule(&at.key("max_in_flight"), rule::within(load.max_in_flight, 1..=MAX_IN_FLIGHT, "requests"));
+    c.duration(&at.key("timeout"), load.timeout, MAX_REQUEST_WAIT, "10s");
+    c.rule(&at.key("users"), rule::within(load.users, 1..=MAX_USERS, "users"));
+    for (key, d) in [("ramp", load.ramp), ("think_time", load.think_time)] {
+        c.check(d <= MAX_REQUEST_WAIT, &at.key(key), || {
+            format!("must be at most {}", humantime::format_duration(MAX_REQUEST_WAIT))
+        });
     }
     check_mix(c, &at.key("mix"), &load.mix);
     for (i, scene) in load.scenes.iter().enumerate() {
-        c.scene_path(&at.key("scenes").index(i), scene);
+        c.rule(&at.key("scenes").index(i), rule::res_path(scene, Some(".tscn")));
     }
     let lists = [
         ("scenes", load.scenes.is_empty(), load.mix.scene_load),
@@ -195,18 +193,33 @@ fn check_load(c: &mut Checker, at: &KeyPath, load: &Load) {
 }
 
 fn check_mix(c: &mut Checker, at: &KeyPath, mix: &Mix) {
-    let total = u64::from(mix.status) + u64::from(mix.scene_load) + u64::from(mix.debug_evaluate);
-    c.check(total + u64::from(mix.lsp_completion) > 0, at, || {
+    let weights = [
+        ("status", mix.status),
+        ("scene_load", mix.scene_load),
+        ("debug_evaluate", mix.debug_evaluate),
+        ("lsp_completion", mix.lsp_completion),
+    ];
+    for (key, w) in weights {
+        c.rule(&at.key(key), rule::within(w, 0..=MAX_WEIGHT, "(a relative weight)"));
+    }
+    c.check(weights.iter().any(|(_, w)| *w > 0), at, || {
         "every weight is 0, so no request would be sent; give at least one endpoint a weight > 0".to_owned()
     });
 }
 
 fn check_probe(c: &mut Checker, at: &KeyPath, file: &ScenarioFile) {
     let probe = &file.probe;
-    c.positive_duration(&at.key("interval"), probe.interval, "1s");
+    c.check((MIN_PROBE_INTERVAL..=MAX_PROBE_INTERVAL).contains(&probe.interval), &at.key("interval"), || {
+        let (min, max) =
+            (humantime::format_duration(MIN_PROBE_INTERVAL), humantime::format_duration(MAX_PROBE_INTERVAL));
+        format!("{} is out of range; use {min} to {max}, e.g. \"1s\"", humantime::format_duration(probe.interval))
+    });
+    if let Some(pid) = probe.pid {
+        c.rule(&at.key("pid"), rule::within(pid, 1..=MAX_PID, "(a process ID)"));
+    }
     for (key, cmd) in [("memory_command", &probe.memory_command), ("disk_command", &probe.disk_command)] {
         if let Some(cmd) = cmd {
-            c.command(&at.key(key), cmd);
+            c.rule(&at.key(key), rule::command(cmd));
         }
     }
     check_prometheus(c, at, probe);
@@ -255,10 +268,7 @@ fn check_metrics(c: &mut Checker, at: &KeyPath, m: &super::model::Metrics) {
 
 fn check_allow(c: &mut Checker, at: &KeyPath, allow: &Allow) {
     for (i, p) in allow.paths.iter().enumerate() {
-        let ok = p.is_absolute() && p != Path::new("/");
-        c.check(ok, &at.key("paths").index(i), || {
-            format!("{} cannot be allowed; list absolute directories other than /", p.display())
-        });
+        c.rule(&at.key("paths").index(i), rule::plain_absolute(p));
     }
     for (i, &port) in allow.ports.iter().enumerate() {
         c.check(port != 0, &at.key("ports").index(i), || "port 0 is not a port; list ports 1-65535".to_owned());
@@ -275,6 +285,8 @@ fn check_phases(c: &mut Checker, at: &KeyPath, file: &ScenarioFile, fault_names:
         "no phase: add at least one [[phase]] with name = \"baseline\" and duration = \"30s\"".to_owned()
     });
     let users = file.load.model == LoadModel::Users;
+    let first_users = file.phases.first().and_then(|p| p.load.users).unwrap_or(file.load.users);
+    let mut total = Some(Duration::ZERO);
     let mut seen = HashSet::new();
     for (i, phase) in file.phases.iter().enumerate() {
         let at = at.index(i);
@@ -284,7 +296,9 @@ fn check_phases(c: &mut Checker, at: &KeyPath, file: &ScenarioFile, fault_names:
         } else if !seen.insert(name.as_str()) {
             c.fail(&at.key("name"), format!("phase name \"{name}\" is used twice; give each phase its own name"));
         }
-        c.positive_duration(&at.key("duration"), *duration, "30s");
+        c.duration(&at.key("duration"), *duration, MAX_PHASE, "30s");
+        // A phase too long is its own error; the total is reported only when that is all that is wrong.
+        total = total.and_then(|t| t.checked_add(*duration)).filter(|_| *duration <= MAX_PHASE);
         let load_at = at.key("load");
         for (key, set) in [("rate", load.rate.is_some()), ("ramp_to", load.ramp_to.is_some())] {
             c.check(!users || !set, &load_at.key(key), || {
@@ -295,15 +309,21 @@ fn check_phases(c: &mut Checker, at: &KeyPath, file: &ScenarioFile, fault_names:
             "users drives the users model but [load] model is \"open\"; set rate instead".to_owned()
         });
         if let Some(rate) = load.rate {
-            c.positive(&load_at.key("rate"), rate, "requests per second");
+            c.rule(&load_at.key("rate"), rule::positive(rate, MAX_RATE, "requests per second"));
         }
         if let Some(to) = load.ramp_to {
-            c.check(to.is_finite() && to >= 0.0, &load_at.key("ramp_to"), || {
-                format!("{to} is not allowed; ramp to a number of requests per second ≥ 0")
+            c.check(to.is_finite() && (0.0..=MAX_RATE).contains(&to), &load_at.key("ramp_to"), || {
+                format!("{to} is not allowed; ramp to a number of requests per second from 0 to {MAX_RATE}")
             });
         }
-        if let Some(n) = load.users {
-            c.at_least_one(&load_at.key("users"), n as u64);
+        if let Some(n) = load.users.filter(|_| users) {
+            c.rule(&load_at.key("users"), rule::within(n, 1..=MAX_USERS, "users"));
+            c.check(n == first_users, &load_at.key("users"), || {
+                format!(
+                    "users = {n}, but the users model runs one user count for the whole run ({first_users}); set \
+                     users in [load] and leave it out of the phases"
+                )
+            });
         }
         if let Some(mix) = &load.mix {
             check_mix(c, &load_at.key("mix"), mix);
@@ -321,6 +341,9 @@ fn check_phases(c: &mut Checker, at: &KeyPath, file: &ScenarioFile, fault_names:
             }
         }
     }
+    c.check(total.is_none_or(|t| t <= MAX_TIMELINE), at, || {
+        format!("the phases add up to more than {}; shorten them", humantime::format_duration(MAX_TIMELINE))
+    });
     resolved
 }
 
@@ -337,14 +360,16 @@ fn check_faults(c: &mut Checker, at: &KeyPath, file: &ScenarioFile, report_unuse
     let mut faults = Vec::new();
     for (i, entry) in file.faults.iter().enumerate() {
         let at = at.index(i);
-        if !seen.insert(entry.name.as_str()) {
+        if entry.name.trim().is_empty() {
+            c.fail(&at.key("name"), "is empty; name the fault, e.g. \"disk\", and hold it by that name in a phase");
+        } else if !seen.insert(entry.name.as_str()) {
             c.fail(&at.key("name"), format!("fault name \"{}\" is used twice; give each fault its own", entry.name));
         }
         if let Some(ttl) = entry.ttl {
-            c.positive_duration(&at.key("ttl"), ttl, "30s");
+            c.duration(&at.key("ttl"), ttl, MAX_TIMELINE, "30s");
         }
         let window = longest_window(&file.phases, &entry.name);
-        c.check(!window.is_zero() || !report_unused, &at.key("name"), || {
+        c.check(!window.is_zero() || !report_unused || entry.name.trim().is_empty(), &at.key("name"), || {
             format!("fault \"{}\" is not held by any phase; add it to a [[phase]]'s faults or remove it", entry.name)
         });
         let mut kinds = entry.kinds();
@@ -379,7 +404,8 @@ fn tables() -> String {
 fn longest_window(phases: &[Phase], fault: &str) -> Duration {
     let (mut best, mut run) = (Duration::ZERO, Duration::ZERO);
     for phase in phases {
-        run = if phase.faults.iter().any(|f| f == fault) { run + phase.duration } else { Duration::ZERO };
+        // Saturating: a timeline too long is its own error, and must not panic here first.
+        run = if phase.faults.iter().any(|f| f == fault) { run.saturating_add(phase.duration) } else { Duration::ZERO };
         best = best.max(run);
     }
     best

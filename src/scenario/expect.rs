@@ -64,9 +64,18 @@ pub(super) fn check(c: &mut Checker, at: &KeyPath, expect: &Expect, has_faults: 
         }
         _ => {}
     }
+    // P0 is the worst: a severity the drill must reach cannot be worse than the worst it tolerates.
+    if let (Some(severity), Some(worst)) = (expect.severity, expect.worst) {
+        c.check(severity >= worst, &at.key("worst"), || {
+            format!(
+                "worst = \"{worst:?}\" tolerates nothing worse than {worst:?}, but severity = \"{severity:?}\" asks \
+                 for {severity:?}; raise worst to \"{severity:?}\" or lower the severity"
+            )
+        });
+    }
     for (key, within) in [("detect_within", expect.detect_within), ("recover_within", expect.recover_within)] {
         if let Some(d) = within {
-            c.positive_duration(&at.key(key), d, "10s");
+            c.duration(&at.key(key), d, super::limits::MAX_TIMELINE, "10s");
             c.check(has_faults, &at.key(key), || {
                 format!("{key} is measured from a fault, but there is no [[fault]]; remove it or add a fault")
             });

@@ -84,7 +84,7 @@ pub(super) fn check(c: &mut Checker, file: &ScenarioFile) {
         c.check(!(host.upload && host.spacetime_drill.is_some()), &at.key("upload"), || {
             "give either `spacetime_drill` (the binary on the host) or `upload = true`, not both".to_owned()
         });
-        c.positive_duration(&at.key("lease"), host.lease, "10s");
+        c.duration(&at.key("lease"), host.lease, super::limits::MAX_LEASE, "10s");
         if let Some(probe) = &host.probe {
             c.check(probe.port.is_none() || probe.process.is_none(), &at.key("probe"), || {
                 "give `port` or `process` for the memory probe, not both".to_owned()

@@ -144,6 +144,10 @@ impl<'a> Doc<'a> {
             }
         } else if raw.starts_with("missing field") {
             missing_field(ticked.first().copied().unwrap_or_default(), &path)
+        } else if raw.starts_with("invalid type: map, expected a sequence") && !key.is_empty() {
+            format!(
+                "[{key}] is one table, but {key} takes a list of them: write [[{key}]] (two brackets), once per {key}"
+            )
         } else if raw.starts_with("unknown variant") {
             let dym = did_you_mean(ticked[0], ticked[1..].iter().copied());
             let value = ticked[0];
@@ -168,6 +172,33 @@ impl<'a> Doc<'a> {
         let written = self.text.get(span.clone()).unwrap_or_default().trim_matches(|c| c == '"' || c == '\'');
         let reason = humantime::parse_duration(written).err().map(|e| format!(" ({e})")).unwrap_or_default();
         format!("{reason}; write a duration as a string such as \"30s\", \"1m 30s\" or \"500ms\"")
+    }
+}
+
+/// A TOML syntax error as a message; a duplicate key or table also names the key and where it was first defined
+/// (toml says only "duplicate key").
+pub fn explain_syntax(text: &str, err: &toml::de::Error) -> String {
+    let raw = err.message().trim_end();
+    let Some(span) = err.span().filter(|_| raw.starts_with("duplicate key")) else { return raw.to_owned() };
+    let written = text.get(span.start..).unwrap_or_default().trim_start_matches(['"', '\'']);
+    let key: String = written.chars().take_while(|c| c.is_alphanumeric() || "_-".contains(*c)).collect();
+    // Everything before the duplicate's line parses (the duplicate is the first error), and its last definition of
+    // the same key is the one the duplicate repeats.
+    let before = &text[..text[..span.start.min(text.len())].rfind('\n').map_or(0, |i| i + 1)];
+    let mut first = None;
+    if let Ok(doc) = Doc::parse(before) {
+        walk_table(&doc.root, &KeyPath::default(), &mut |path, at, _| {
+            if path.split_key().0 == key && at.start != usize::MAX {
+                first = first.max(Some(at.start));
+            }
+        });
+    }
+    match first {
+        Some(at) => {
+            let line = super::error::LineCol::of(text, at).line;
+            format!("duplicate key \"{key}\": first defined on line {line}; keep one of the two (merge their settings)")
+        }
+        None => format!("duplicate key \"{key}\"; keep one of the two (merge their settings)"),
     }
 }
 

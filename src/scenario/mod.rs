@@ -17,8 +17,10 @@ mod error;
 mod expect;
 mod fault;
 mod host;
+pub mod limits;
 mod locate;
 mod model;
+mod plan;
 
 use std::path::{Path, PathBuf};
 
@@ -30,7 +32,9 @@ pub use expect::Expect;
 pub use fault::*;
 pub use host::{HostEntry, HostProbe};
 pub use model::*;
+pub use plan::PhasePlan;
 
+use crate::input::InputError;
 use locate::Doc;
 
 /// A checked scenario, ready to run.
@@ -44,6 +48,8 @@ pub struct Scenario {
     pub file: ScenarioFile,
     /// The `[[fault]]` entries, checked, in file order (phases refer to them by `name`).
     pub faults: Vec<Fault>,
+    /// The timeline as the load engines run it, defaults filled in.
+    pub phases: Vec<PhasePlan>,
 }
 
 impl Scenario {
@@ -54,8 +60,12 @@ impl Scenario {
 
     /// Like [`Scenario::load`], but every semantic problem at once (parse errors stop at the first).
     pub fn diagnose(path: &Path) -> Result<Scenario, Vec<ScenarioError>> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![ScenarioError { path: path.to_owned(), at: None, message: e.to_string(), kind: ErrorKind::Read }]
+        let text = crate::input::read_text(path, crate::input::SCENARIO_CAP).map_err(|e| {
+            let at = match e {
+                InputError::NotUtf8 { line, column } => Some(LineCol { line, column }),
+                _ => None,
+            };
+            vec![ScenarioError { path: path.to_owned(), at, message: e.to_string(), kind: ErrorKind::Read }]
         })?;
         Self::parse(path, &text)
     }
@@ -66,7 +76,7 @@ impl Scenario {
             |at: Option<LineCol>, message: String, kind| ScenarioError { path: path.to_owned(), at, message, kind };
         let doc = Doc::parse(text).map_err(|e| {
             let at = e.span().map(|s| LineCol::of(text, s.start));
-            vec![error(at, e.message().trim_end().to_owned(), ErrorKind::Parse)]
+            vec![error(at, locate::explain_syntax(text, &e), ErrorKind::Parse)]
         })?;
         let file: ScenarioFile = toml::from_str(text).map_err(|e| {
             let (span, message) = doc.explain(&e);
@@ -84,7 +94,8 @@ impl Scenario {
             errors
         })?;
         let stem = || path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
-        Ok(Scenario { name: file.name.clone().unwrap_or_else(stem), path: path.to_owned(), file, faults })
+        let phases = plan::resolve(&file);
+        Ok(Scenario { name: file.name.clone().unwrap_or_else(stem), path: path.to_owned(), file, faults, phases })
     }
 }
 

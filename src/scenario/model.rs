@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::baseline::Tolerance;
 use super::expect::Expect;
 use super::fault::FaultEntry;
+use super::limits;
 use crate::api::StateMapping;
 use crate::judge::Thresholds;
 
@@ -114,15 +115,19 @@ pub struct SimOptions {
     /// Turn authentication on: the run creates a secret file and mints its own token.
     #[serde(default)]
     pub auth: bool,
-    /// Extra busy work per frame, in milliseconds, from the start (a slow service).
+    /// Extra busy work per frame, in milliseconds, from the start (a slow service); 0 to 10000.
     #[serde(default)]
+    #[schemars(range(min = 0, max = crate::fault::frame_work::MAX_MS))]
     pub frame_work_ms: f64,
-    /// Bytes leaked per request from the start.
+    /// Bytes leaked per request from the start; 0 to 16 MiB.
     #[serde(default)]
+    #[schemars(range(max = crate::fault::memory_leak::MAX_BYTES_PER_REQUEST))]
     pub leak_bytes_per_request: u64,
     /// Put the simulator's data directory on a tmpfs of this many MiB (needs root), so `disk_fill` can fill a disk
     /// for real without touching the host's filesystems; unmounted when the run ends.
+    /// 1 to 16384.
     #[serde(default)]
+    #[schemars(range(min = 1, max = limits::MAX_DATA_FS_MIB))]
     pub data_fs_mib: Option<u32>,
 }
 
@@ -141,24 +146,27 @@ pub enum LoadModel {
 pub struct Load {
     #[serde(default)]
     pub model: LoadModel,
-    /// Open model: arrivals per second.
+    /// Open model: arrivals per second, above 0 and at most 1000000.
     #[serde(default = "defaults::rate")]
+    #[schemars(range(min = 0, max = limits::MAX_RATE))]
     pub rate: f64,
-    /// Open model: at most this many requests in flight; arrivals beyond it are dropped and counted.
+    /// Open model: at most this many requests in flight (1 to 65536); arrivals beyond it are dropped and counted.
     #[serde(default = "defaults::max_in_flight")]
+    #[schemars(range(min = 1, max = limits::MAX_IN_FLIGHT))]
     pub max_in_flight: usize,
-    /// Per-request timeout.
+    /// Per-request timeout, above 0 and at most 1 h.
     #[serde(default = "defaults::timeout", with = "humantime_serde")]
     #[schemars(with = "String")]
     pub timeout: Duration,
-    /// Users model: concurrent users.
+    /// Users model: concurrent users, 1 to 100000.
     #[serde(default = "defaults::users")]
+    #[schemars(range(min = 1, max = limits::MAX_USERS))]
     pub users: usize,
-    /// Users model: how long it takes to start all users.
+    /// Users model: how long it takes to start all users; at most 1 h.
     #[serde(default, with = "humantime_serde")]
     #[schemars(with = "String")]
     pub ramp: Duration,
-    /// Users model: pause after each request.
+    /// Users model: pause after each request; at most 1 h.
     #[serde(default, with = "humantime_serde")]
     #[schemars(with = "String")]
     pub think_time: Duration,
@@ -182,17 +190,21 @@ impl Default for Load {
     }
 }
 
-/// Endpoint weights; a weight of 0 leaves the endpoint out.
+/// Endpoint weights, 0 to 1000000 each; a weight of 0 leaves the endpoint out.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Mix {
     #[serde(default = "defaults::w_status")]
+    #[schemars(range(max = limits::MAX_WEIGHT))]
     pub status: u32,
     #[serde(default = "defaults::w_scene")]
+    #[schemars(range(max = limits::MAX_WEIGHT))]
     pub scene_load: u32,
     #[serde(default = "defaults::w_eval")]
+    #[schemars(range(max = limits::MAX_WEIGHT))]
     pub debug_evaluate: u32,
     #[serde(default = "defaults::w_lsp")]
+    #[schemars(range(max = limits::MAX_WEIGHT))]
     pub lsp_completion: u32,
 }
 
@@ -220,6 +232,7 @@ pub struct Completion {
 #[serde(deny_unknown_fields)]
 pub struct Phase {
     pub name: String,
+    /// Above 0 and at most 24 h; all phases together at most 7 days.
     #[serde(with = "humantime_serde")]
     #[schemars(with = "String")]
     pub duration: Duration,
@@ -234,13 +247,17 @@ pub struct Phase {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhaseLoad {
-    /// Arrival rate at the start of the phase.
+    /// Arrival rate at the start of the phase, above 0 and at most 1000000.
     #[serde(default)]
+    #[schemars(range(min = 0, max = limits::MAX_RATE))]
     pub rate: Option<f64>,
-    /// Arrival rate at the end of the phase (a linear ramp from `rate`).
+    /// Arrival rate at the end of the phase (a linear ramp from `rate`), 0 to 1000000.
     #[serde(default)]
+    #[schemars(range(min = 0, max = limits::MAX_RATE))]
     pub ramp_to: Option<f64>,
+    /// Users model only, and only the user count `[load]` gives (the users model runs one count for the whole run).
     #[serde(default)]
+    #[schemars(range(min = 1, max = limits::MAX_USERS))]
     pub users: Option<usize>,
     #[serde(default)]
     pub mix: Option<Mix>,
@@ -250,11 +267,13 @@ pub struct PhaseLoad {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Probe {
+    /// How often `/status` and the resource probes run: 100 ms to 1 h.
     #[serde(default = "defaults::probe_interval", with = "humantime_serde")]
     #[schemars(with = "String")]
     pub interval: Duration,
     /// Local target: PID of the service (default: the embedded simulator, or whatever listens on the HTTP port).
     #[serde(default)]
+    #[schemars(range(min = 1, max = limits::MAX_PID))]
     pub pid: Option<u32>,
     /// Local target: a path on the filesystem whose usage is watched (default: the simulator's data directory).
     #[serde(default)]

@@ -70,10 +70,10 @@ fn semantic_rules_reject_with_a_fix() {
     let cases: &[(&str, &str)] = &[
         ("phase = []", "add at least one [[phase]]"),
         ("[load]\nrate = 0", "rate in [load]: 0 is not allowed"),
-        ("[load]\nmax_in_flight = 0", "max_in_flight in [load]: must be at least 1"),
+        ("[load]\nmax_in_flight = 0", "max_in_flight in [load]: 0 is out of range; use 1 to 65536"),
         ("[load]\nmix = { status = 0, scene_load = 0, debug_evaluate = 0, lsp_completion = 0 }", "every weight is 0"),
         ("[load]\nscenes = [\"vr_main.tscn\"]", "write it as res://"),
-        ("[load]\nmodel = \"users\"\nusers = 0", "users in [load]: must be at least 1"),
+        ("[load]\nmodel = \"users\"\nusers = 0", "users in [load]: 0 is out of range; use 1 to 100000 users"),
         ("[target]\nurl = \"http://h:1/api\"", "\"/api\" after the host, which the load engines would ignore"),
         ("[target]\nurl = \"http://h:1\"\ntelemetry = \"http://h:2\"", "must be ws://host[:port][/path]"),
         ("[expect]\nincident = \"healthy\"\nseverity = \"P2\"", "\"healthy\" has no severity"),
@@ -82,14 +82,14 @@ fn semantic_rules_reject_with_a_fix() {
         ("[thresholds]\ndisk_p2_pct = 99", "disk_p1_pct (95) must be greater than disk_p2_pct (99)"),
         ("[thresholds]\nerror_rate_pct = 150", "is not a percentage"),
         ("[thresholds]\nwindow = \"0s\"", "window in [thresholds]: must be a whole number of seconds, 1 or more"),
-        ("[allow]\npaths = [\"/\"]", "list absolute directories other than /"),
+        ("[allow]\npaths = [\"/\"]", "is / (every file of the host)"),
         ("name = \"a b\"", "cannot name a report directory"),
         ("[[fault]]\nname = \"f\"", "has no kind; add exactly one of: [fault.port_conflict]"),
         ("[[fault]]\nname = \"f\"\nttl = \"0s\"\n[fault.noop]", "ttl in [[fault]]: must be longer than 0"),
         ("[[fault]]\nname = \"f\"\n[fault.disk_fill]\npercent = 90\nfree_bytes = 1", "exactly one of percent"),
         (
             "[allow]\npaths = [\"/mnt\"]\n[[fault]]\nname = \"f\"\n[fault.disk_fill]\npath = \"/\"\npercent = 9",
-            "/ is never",
+            "is / (every file of the host): never a fault target nor in the blast radius",
         ),
         ("[[fault]]\nname = \"f\"\n[fault.port_conflict]\nport = 8080", "add it to [allow] ports"),
         ("[[fault]]\nname = \"f\"\n[fault.kill_process]\nname = \"godot\"", "add it to [allow] processes"),
@@ -118,6 +118,47 @@ fn semantic_rules_reject_with_a_fix() {
             "inject in [fault.exec]: is empty",
         ),
         ("[[fault]]\nname = \"f\"\n[fault.frame_work]\nms = -1.0", "ms in [fault.frame_work]"),
+        // Issue 13, each class of "Why": unbounded numbers ...
+        ("[load]\nmax_in_flight = 9223372036854775807", "max_in_flight in [load]: 9223372036854775807 is out of range"),
+        ("[load]\nrate = 1e12", "rate in [load]: 1000000000000 is not allowed; use a number of requests per second"),
+        ("[load]\nmodel = \"users\"\nusers = 3000000000", "users in [load]: 3000000000 is out of range"),
+        ("[load]\ntimeout = \"500000000000s\"", "timeout in [load]: 15844years"),
+        ("[probe]\ninterval = \"1ns\"", "interval in [probe]: 1ns is out of range; use 100ms to 1h"),
+        (
+            "[[fault]]\nname = \"f\"\n[fault.network]\nlatency = \"18446744073709551615s\"\njitter = \"1s\"",
+            "latency in [fault.network]: latency + jitter must be at most 1h",
+        ),
+        (
+            "[[fault]]\nname = \"f\"\n[fault.memory_leak]\nbytes_per_request = 18446744073709551615",
+            "bytes_per_request in [fault.memory_leak]: 18446744073709551615 is out of range; use 1 to 16777216",
+        ),
+        ("[[fault]]\nname = \"f\"\n[fault.cpu_hog]\nthreads = 4000000000", "threads in [fault.cpu_hog]: 4000000000"),
+        (
+            "[[fault]]\nname = \"f\"\n[fault.connection_flood]\nconnections = 4000000000",
+            "connections in [fault.connection_flood]: 4000000000 is out of range",
+        ),
+        ("[[fault]]\nname = \"f\"\nttl = \"900000h\"\n[fault.noop]", "ttl in [[fault]]: 102years"),
+        // ... simulator knobs against a [target] ...
+        ("[target]\nurl = \"http://h:1\"\n[sim]\nframe_work_ms = 5.0", "[sim] sets up the embedded simulator"),
+        (
+            "[target]\nurl = \"http://h:1\"\n[[fault]]\nname = \"f\"\n[fault.memory_leak]\nbytes_per_request = 1",
+            "memory_leak turns a knob of the embedded simulator, and this scenario has a [target]",
+        ),
+        // ... res:// paths that leave the project, an allow-list entry that is /, a tmpfs without a size ...
+        ("[load]\nscenes = [\"res://../../etc/x.tscn\"]", "leaves the project"),
+        (
+            "[[fault]]\nname = \"f\"\n[fault.scene]\nscene = \"res:///etc/a.tscn\"\naction = \"rename\"",
+            "leaves the project",
+        ),
+        ("[allow]\npaths = [\"/..\"]", "/.. is / (every file of the host)"),
+        ("[allow]\npaths = [\"/srv/../data\"]", "holds \"..\"; write it as /data"),
+        ("[sim]\ndata_fs_mib = 0", "data_fs_mib in [sim]: 0 is out of range; use 1 to 16384 MiB"),
+        // ... an empty fault name, and a severity the tolerated worst contradicts.
+        ("[[fault]]\nname = \"\"\n[fault.noop]", "name in [[fault]]: is empty; name the fault"),
+        (
+            "[[fault]]\nname = \"f\"\n[fault.noop]\n[expect]\nincident = \"high_error_rate\"\nseverity = \"P1\"\nworst = \"P3\"",
+            "worst = \"P3\" tolerates nothing worse than P3, but severity = \"P1\"",
+        ),
     ];
     for (text, phrase) in cases {
         let text = if text.starts_with("phase") { text.to_string() } else { with_phase(text) };
@@ -134,6 +175,23 @@ fn users_and_open_model_settings_do_not_mix() {
     assert!(errors.unwrap_err()[0].message.contains("set users instead"));
     let errors = parse("[[phase]]\nname = \"p\"\nduration = \"1s\"\nload = { users = 5 }\n");
     assert!(errors.unwrap_err()[0].message.contains("set rate instead"));
+}
+
+/// Issue 13: `validate` panicked on two phases of 2^63 s (a sum overflowing), and a users-model phase override was
+/// refused only at run time.
+#[test]
+fn huge_timelines_and_user_overrides_are_refused_without_a_panic() {
+    let phase = |n: u32| format!("[[phase]]\nname = \"p{n}\"\nduration = \"9223372036854775807s\"\nfaults = [\"f\"]\n");
+    let text = format!("[[fault]]\nname = \"f\"\n[fault.noop]\n{}{}", phase(1), phase(2));
+    let all: Vec<String> = parse(&text).unwrap_err().iter().map(ToString::to_string).collect();
+    assert!(all.iter().any(|e| e.contains("longer than the 1day allowed")), "{all:#?}");
+    let eight_days: String = (0..8).map(|n| format!("[[phase]]\nname = \"d{n}\"\nduration = \"24h\"\n")).collect();
+    let e = parse(&eight_days).unwrap_err()[0].to_string();
+    assert!(e.contains("the phases add up to more than 7days"), "{e}");
+    let users = "[load]\nmodel = \"users\"\nusers = 4\n[[phase]]\nname = \"a\"\nduration = \"1s\"\n\
+                 [[phase]]\nname = \"b\"\nduration = \"1s\"\nload = { users = 9 }\n";
+    let e = parse(users).unwrap_err()[0].to_string();
+    assert!(e.contains("users = 9, but the users model runs one user count for the whole run (4)"), "{e}");
 }
 
 #[test]

@@ -1,31 +1,27 @@
 //! A small filesystem of its own for the embedded simulator's data directory (`[sim] data_fs_mib`), so a drill
 //! can fill a disk for real (`disk_fill` to 86 %, 96 %, 100 %) without touching the host's own filesystems.
 //!
-//! It is a tmpfs mounted for the run (CAP_SYS_ADMIN only) and unmounted when the run ends. A run killed with SIGKILL
-//! cannot unmount it; `spacetime-drill recover` unmounts such leftovers, recognisable by their directory prefix.
+//! It is a tmpfs mounted for the run (CAP_SYS_ADMIN only) inside the run directory ([`super::run_dir`]) and unmounted
+//! when the run ends; a run killed with SIGKILL leaves it to the run directory's watchdog, or to `recover`.
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use caps::{CapSet, Capability};
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
-
-/// Every data filesystem is mounted under a directory with this prefix in the system's temp dir.
-pub const PREFIX: &str = "spacetime-drill-datafs-";
 
 pub struct DataFs {
     dir: PathBuf,
 }
 
 impl DataFs {
-    /// Called while the target is resolved, before any fault is prepared, so a run that may not mount stops with
-    /// exit 2 having injected nothing. Mounting is a system call rather than `mount(8)`, which the container image
-    /// (a static binary on `scratch`) does not have.
-    pub fn mount(mib: u32) -> anyhow::Result<DataFs> {
+    /// Mount a tmpfs of `mib` MiB at `dir` (created). Called while the target is resolved, before any fault is
+    /// prepared, so a run that may not mount stops with exit 2 having injected nothing. Mounting is a system call
+    /// rather than `mount(8)`, which the container image (a static binary on `scratch`) does not have.
+    pub fn mount(mib: u32, dir: PathBuf) -> anyhow::Result<DataFs> {
         may_mount()?;
-        // The run's PID in the name tells `recover` whether the owner is still alive.
-        let prefix = format!("{PREFIX}{}-", std::process::id());
-        let dir = tempfile::Builder::new().prefix(&prefix).tempdir()?.keep();
+        std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let options = format!("size={mib}m,mode=0755");
         if let Err(errno) = mount(Some("tmpfs"), &dir, Some("tmpfs"), MsFlags::empty(), Some(options.as_str())) {
             let _ = std::fs::remove_dir(&dir);
@@ -66,36 +62,8 @@ fn may_mount() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Lazy unmount (the simulator may still be exiting), then remove the empty mount point.
-fn unmount(dir: &Path) {
+/// Lazy unmount (the simulator may still be exiting and holding files open), then remove the empty mount point.
+pub fn unmount(dir: &Path) {
     let _ = umount2(dir, MntFlags::MNT_DETACH);
     let _ = std::fs::remove_dir(dir);
-}
-
-/// Unmount data filesystems left by runs that were killed; returns how many. Only tmpfs mounts in the temp dir
-/// named with [`PREFIX`] and the PID of a process that no longer exists are touched.
-pub fn unmount_leftovers() -> usize {
-    let tmp = std::env::temp_dir();
-    let Ok(mounts) = std::fs::read_to_string("/proc/mounts") else { return 0 };
-    let stale: Vec<PathBuf> = mounts
-        .lines()
-        .filter_map(|line| {
-            let mut f = line.split_whitespace();
-            let (_device, dir, fstype) = (f.next()?, f.next()?, f.next()?);
-            (fstype == "tmpfs").then(|| PathBuf::from(dir))
-        })
-        .filter(|dir| dir.parent() == Some(tmp.as_path()) && owner_is_gone(dir))
-        .collect();
-    for dir in &stale {
-        unmount(dir);
-    }
-    stale.len()
-}
-
-fn owner_is_gone(dir: &Path) -> bool {
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let Some(pid) = name.strip_prefix(PREFIX).and_then(|rest| rest.split('-').next()?.parse::<i32>().ok()) else {
-        return false;
-    };
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH)
 }

@@ -3,6 +3,7 @@
 
 mod control;
 pub mod data_fs;
+pub mod run_dir;
 
 pub use control::{SimControl, Started};
 
@@ -19,6 +20,7 @@ use crate::secret::Secret;
 use crate::tls::TlsOptions;
 use crate::url::{ServiceUrl, UrlRole};
 use data_fs::DataFs;
+use run_dir::RunDir;
 use spacetime_sim::auth;
 use spacetime_sim::launch::SimOptions;
 
@@ -92,7 +94,9 @@ impl Target {
     fn embedded(scenario: &Scenario) -> anyhow::Result<Target> {
         let exe = std::env::current_exe().context("cannot find this program to start the simulator")?;
         let sim = &scenario.file.sim;
-        let secrets = tempfile::Builder::new().prefix("spacetime-drill-secret-").tempdir()?;
+        // First, so that everything below lives in it and is removed with it, whatever ends the run.
+        let run_dir = RunDir::create()?;
+        let secrets = tempfile::Builder::new().prefix("secret-").tempdir_in(run_dir.path())?;
         let mut extra_args = Vec::new();
         if sim.frame_work_ms > 0.0 {
             extra_args.extend(["--frame-work-ms".to_owned(), sim.frame_work_ms.to_string()]);
@@ -110,9 +114,10 @@ impl Target {
             }
             None => None,
         };
-        let data_fs = sim.data_fs_mib.map(DataFs::mount).transpose()?;
+        let data_fs = sim.data_fs_mib.map(|mib| DataFs::mount(mib, run_dir.path().join("datafs"))).transpose()?;
         let data_dir = data_fs.as_ref().map(|fs| fs.path().to_owned());
-        let opts = SimOptions { extra_args, data_dir, ..SimOptions::default() };
+        let scratch_in = Some(run_dir.path().to_owned());
+        let opts = SimOptions { extra_args, data_dir, scratch_in, ..SimOptions::default() };
         let (control, started) =
             SimControl::spawn(exe, opts, token.clone()).context("cannot start the embedded simulator")?;
         Ok(Target {
@@ -131,7 +136,14 @@ impl Target {
                 .disk_path
                 .clone()
                 .or_else(|| data_fs.as_ref().map(|_| started.data_dir.clone())),
-            embedded: Some(Embedded { control: Arc::new(control), started, secrets, jwt_secret, _data_fs: data_fs }),
+            embedded: Some(Embedded {
+                control: Arc::new(control),
+                started,
+                secrets,
+                jwt_secret,
+                _data_fs: data_fs,
+                _run_dir: run_dir,
+            }),
         })
     }
 }
@@ -155,7 +167,7 @@ fn tls_options(declared: Option<&crate::scenario::Target>, args: &TlsArgs) -> an
     Ok(opts)
 }
 
-/// The embedded simulator and the directory holding its JWT secret, both removed when the run ends.
+/// The embedded simulator and its run directory (its JWT secret, scratch, data), all removed when the run ends.
 pub struct Embedded {
     /// Stops, starts and revives the simulator for faults; the simulator ends when the last handle is dropped.
     pub control: Arc<SimControl>,
@@ -164,8 +176,10 @@ pub struct Embedded {
     pub secrets: tempfile::TempDir,
     /// The signing secret in `secrets` when `[sim] auth` is on (`expired_token` mints with it).
     pub jwt_secret: Option<Secret>,
-    /// Declared last so it is unmounted after the simulator (in `control`) is gone.
+    /// Declared after `control` so it is unmounted once the simulator is gone.
     pub _data_fs: Option<DataFs>,
+    /// Holds all of the above on disk; declared last, so it is removed last.
+    pub _run_dir: RunDir,
 }
 
 /// The embedded simulator's signing secret, in [`Embedded::secrets`] (faults such as `key_rotation` default to it).

@@ -3,10 +3,12 @@
 //! faults are held leaves nothing behind.
 
 mod holders;
+mod hostile_journal;
 mod interrupt;
 mod sim_kinds;
 mod symptoms;
 mod torture;
+mod torture_run;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -20,6 +22,7 @@ use spacetime_drill::fault::kill_process::{KillProcessSpec, KillSignal};
 use spacetime_drill::fault::port_conflict::{PortConflictSpec, PortMode};
 use spacetime_drill::fault::runner::Planned;
 use spacetime_drill::fault::scene::{SceneAction, SceneSpec};
+use spacetime_drill::fault::undo::Scope;
 use spacetime_drill::fault::{
     Allow, Fault, FaultContext, FaultErrorKind, FaultSpec, Injector, Intent, Journal, TargetHost, Undo, ensure_clean,
 };
@@ -146,15 +149,16 @@ fn preflight_names_each_bad_fault_and_changes_nothing() {
     ] {
         assert!(e.contains(needle), "{needle:?} missing from: {e}");
     }
-    assert_eq!(std::fs::metadata(&journal).unwrap().len(), 0, "nothing journaled, nothing changed");
+    let header = spacetime_drill::fault::journal::HEADER.len() as u64 + 1;
+    assert_eq!(std::fs::metadata(&journal).unwrap().len(), header, "nothing journaled, nothing changed");
 }
 
 /// Journals into a [`Journal`] as the run does, for faults injected by hand.
-struct JournalIntent<'a>(&'a mut Journal, &'a str);
+struct JournalIntent<'a>(&'a mut Journal, &'a str, Scope);
 
 impl Intent for JournalIntent<'_> {
     fn record(&mut self, undo: Undo) -> Result<(), FaultErrorKind> {
-        self.0.intend(self.1, &undo)?;
+        self.0.intend(self.1, &undo, &self.2)?;
         Ok(())
     }
 }
@@ -164,13 +168,14 @@ impl Intent for JournalIntent<'_> {
 fn crashed_run(journal: &Path, dir: &Path) {
     let ctx = ctx(Allow { paths: vec![dir.to_owned()], ..Allow::default() });
     let mut j = Journal::open(journal).unwrap();
-    j.intend("fill", &Undo::DeleteFile { path: dir.join("ballast") }).unwrap();
-    std::fs::write(dir.join("ballast"), b"ballast").unwrap();
+    let ballast = dir.join(".spacetime-drill-ballast.test");
+    j.intend("fill", &Undo::DeleteFile { path: ballast.clone() }, &Scope::of(&ctx)).unwrap();
+    std::fs::write(&ballast, b"ballast").unwrap();
     let (scene, action) = ("res://main.tscn".into(), SceneAction::Garbage);
     let scene = SceneSpec { scene, action, dependency: None, project_dir: Some(dir.join("project")) };
-    scene.inject(&ctx, &mut JournalIntent(&mut j, "scene")).unwrap();
+    scene.inject(&ctx, &mut JournalIntent(&mut j, "scene", Scope::of(&ctx))).unwrap();
     let rotation = KeyRotationSpec { secret_file: Some(dir.join("jwt.secret")) };
-    rotation.inject(&ctx, &mut JournalIntent(&mut j, "rotate")).unwrap();
+    rotation.inject(&ctx, &mut JournalIntent(&mut j, "rotate", Scope::of(&ctx))).unwrap();
 }
 
 fn recover(journal: &Path) -> (bool, String) {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use spacetime_drill::api::Endpoint;
 use spacetime_drill::load::{self, LoadPlan, PhasePlan};
 use spacetime_drill::record::{Hist, Outcome, Record, Recorder};
-use spacetime_drill::scenario::{LoadModel, Mix, ScenarioFile};
+use spacetime_drill::scenario::{LoadModel, Mix, Scenario};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
@@ -33,8 +33,9 @@ fn phase(name: &str, secs: f64, r0: f64, r1: f64, mix: Mix) -> PhasePlan {
 }
 
 fn plan(url: &str, phases: Vec<PhasePlan>) -> LoadPlan {
-    let file: ScenarioFile = toml::from_str("[[phase]]\nname = \"x\"\nduration = \"1s\"").unwrap();
-    let mut plan = LoadPlan::from_scenario(&file, url, None).unwrap();
+    let scenario =
+        Scenario::parse(std::path::Path::new("x.toml"), "[[phase]]\nname = \"x\"\nduration = \"1s\"").unwrap();
+    let mut plan = LoadPlan::from_scenario(&scenario, url, None).unwrap();
     plan.phases = phases;
     plan
 }

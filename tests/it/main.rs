@@ -1,6 +1,7 @@
 mod adopt;
 mod architecture;
 mod faults;
+mod fuzz;
 mod hosts;
 mod load;
 mod metrics;

@@ -8,7 +8,7 @@ use spacetime_drill::fault::expired_token::{BadTokenMode, ExpiredTokenSpec};
 use spacetime_drill::fault::{Allow, Fault, FaultContext, Intent, TargetHost, Undo};
 use spacetime_drill::load::{self, LoadPlan};
 use spacetime_drill::record::{Outcome, Recorder};
-use spacetime_drill::scenario::ScenarioFile;
+use spacetime_drill::scenario::Scenario;
 use spacetime_drill::secret::Secret;
 use spacetime_sim::auth::mint;
 use tokio_util::sync::CancellationToken;
@@ -57,8 +57,8 @@ async fn run_with_fault(mode: BadTokenMode, share: f64) -> Vec<(u64, u64)> {
     let sim = sim_with(&["--jwt-secret-file", secret_file.to_str().unwrap()]);
     let good = mint(b"perf-auth-secret", Duration::from_secs(600), None).unwrap();
 
-    let file: ScenarioFile = toml::from_str(PHASES).unwrap();
-    let plan = LoadPlan::from_scenario(&file, &sim.http_url(), Some(Secret::new(good))).unwrap();
+    let scenario = Scenario::parse(std::path::Path::new("perf_auth.toml"), PHASES).unwrap();
+    let plan = LoadPlan::from_scenario(&scenario, &sim.http_url(), Some(Secret::new(good))).unwrap();
     let fault = ExpiredTokenSpec { share, mode };
     let target = TargetHost { host: "127.0.0.1".into(), http_port: sim.ports.http };
     let ctx = FaultContext {

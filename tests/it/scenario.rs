@@ -13,14 +13,32 @@ fn drill(args: &[&str]) -> Output {
 }
 
 /// `(fixture, line:column, a phrase the message must contain)`, one mistake per fixture.
+/// Issue 13 added one fixture per class of hostile input `validate` used to accept, choke on or explain badly.
 const BAD: &[(&str, &str, &str)] = &[
+    ("allow_root_dotdot", "3:10", "/.. is / (every file of the host): never a fault target nor in the blast radius"),
     ("bad_duration", "4:12", "unknown time unit \"parsecs\""),
     ("bad_url_scheme", "3:1", "must be http://host[:port] or https://host[:port]"),
+    ("billions_of_users", "4:1", "users in [load]: 3000000000 is out of range; use 1 to 100000 users"),
+    ("data_fs_zero", "3:1", "data_fs_mib in [sim]: 0 is out of range; use 1 to 16384 MiB"),
     ("disk_fill_outside_allow", "13:1", "outside the blast radius; add it (or a parent) to [allow] paths"),
+    ("duplicate_key", "4:1", "duplicate key \"rate\": first defined on line 3; keep one of the two"),
     ("duplicate_phase", "7:1", "phase name \"baseline\" is used twice"),
+    ("duplicate_table", "9:2", "duplicate key \"load\": first defined on line 2"),
+    ("empty_fault_name", "7:1", "name in [[fault]]: is empty; name the fault"),
+    ("huge_max_in_flight", "3:1", "max_in_flight in [load]: 9223372036854775807 is out of range; use 1 to 65536"),
+    ("huge_phase", "4:1", "duration in [[phase]]: 292271023045years"),
+    ("latency_overflow", "10:1", "latency in [fault.network]: latency + jitter must be at most 1h"),
+    ("leak_u64_max", "10:1", "bytes_per_request in [fault.memory_leak]: 18446744073709551615 is out of range"),
     ("missing_duration", "6:1", "missing field \"duration\" in [[phase]]; add duration = ..."),
     ("missing_phase", "1:1", "no [[phase]] table"),
     ("negative_rate", "5:10", "rate in [phase.load]: -50 is not allowed"),
+    ("not_utf8", "2:12", "is not UTF-8 (a bad byte at line 2, column 12); save it as UTF-8"),
+    ("probe_interval_ns", "3:1", "interval in [probe]: 1ns is out of range; use 100ms to 1h"),
+    ("rate_1e12", "3:1", "rate in [load]: 1000000000000 is not allowed"),
+    ("scene_path_dotdot", "3:11", "\"res://../../etc/passwd.tscn\" leaves the project"),
+    ("severity_worst", "14:1", "worst = \"P3\" tolerates nothing worse than P3, but severity = \"P1\""),
+    ("sim_knob_with_target", "6:1", "[sim] sets up the embedded simulator, and this scenario has a [target]"),
+    ("single_phase_table", "2:1", "[phase] is one table, but phase takes a list of them: write [[phase]]"),
     ("token_env_and_file", "5:1", "token_env and token_file are both set"),
     ("two_kinds", "12:8", "fault \"both\" has 2 kinds (exec, noop); keep exactly one"),
     (
@@ -32,6 +50,7 @@ const BAD: &[(&str, &str, &str)] = &[
     ("unknown_fault_kind", "9:8", "unknown field \"disk_full\" in [[fault]]"),
     ("unknown_field", "3:1", "unknown field \"stauts\" in [load.mix]"),
     ("unknown_incident", "7:12", "did you mean \"high_error_rate\"?"),
+    ("users_override", "13:10", "users = 8, but the users model runs one user count for the whole run (4)"),
     ("wrong_type", "3:8", "rate in [load]: invalid type: string \"fast\", expected a number"),
 ];
 
@@ -43,6 +62,24 @@ fn toml_files(dir: &str) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// Issue 13: a FIFO blocked `validate` forever and `/dev/zero` was read until memory ran out.
+#[test]
+fn special_files_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("scenario.toml");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    for (path, what) in [(fifo.to_str().unwrap(), "is a FIFO"), ("/dev/zero", "is a device")] {
+        let out = drill(&["validate", path]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&format!("{path}: {what}, not a regular file")), "{stderr}");
+    }
+    let big = dir.path().join("big.toml");
+    std::fs::write(&big, format!("# {}\n", "x".repeat(1 << 20))).unwrap();
+    let out = drill(&["validate", big.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is larger than the 1048576 bytes"));
 }
 
 #[test]

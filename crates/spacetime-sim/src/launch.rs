@@ -44,6 +44,9 @@ pub struct SimOptions {
     pub http_port: Option<u16>,
     /// More `sim` flags, e.g. `--jwt-secret-file F` or `--frame-work-ms 20`.
     pub extra_args: Vec<String>,
+    /// Where to make the scratch directory (ports file, stderr, default data dir); default: the temp dir. A run puts
+    /// it in its run directory, so a killed run's watchdog removes it.
+    pub scratch_in: Option<PathBuf>,
 }
 
 pub struct SimProcess {
@@ -62,7 +65,9 @@ pub struct SimProcess {
 
 impl SimProcess {
     pub fn spawn(exe: &Path, opts: &SimOptions) -> anyhow::Result<SimProcess> {
-        let scratch = tempfile::Builder::new().prefix("spacetime-sim-launch-").tempdir()?;
+        let scratch = tempfile::Builder::new()
+            .prefix("spacetime-sim-launch-")
+            .tempdir_in(opts.scratch_in.clone().unwrap_or_else(std::env::temp_dir))?;
         let data_dir = opts.data_dir.clone().unwrap_or_else(|| scratch.path().join("data"));
         let project_dir = opts.project_dir.clone().unwrap_or_else(|| data_dir.join("project"));
         let wanted = Wanted { http: opts.http_port.unwrap_or(0), ..Wanted::default() };

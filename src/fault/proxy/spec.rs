@@ -26,7 +26,7 @@ pub struct NetworkSpec {
     /// `reset` always acts on the whole connection.
     #[serde(default)]
     pub direction: Direction,
-    /// Delay added to every chunk, e.g. `"300ms"`. Order is kept. With `direction = "both"` a round trip pays it twice.
+    /// Delay added to every chunk, e.g. `"300ms"`; latency plus jitter at most 1 h. Order is kept. With `direction = "both"` a round trip pays it twice.
     #[serde(default, with = "humantime_serde")]
     #[schemars(with = "Option<String>")]
     pub latency: Option<Duration>,
@@ -37,6 +37,7 @@ pub struct NetworkSpec {
     pub jitter: Option<Duration>,
     /// Throughput cap in kilobits per second (1 kbps = 1000 bit/s). Must be at least 1; use `timeout` for nothing.
     #[serde(default)]
+    #[schemars(range(min = 1, max = crate::fault::network::MAX_BANDWIDTH_KBPS))]
     pub bandwidth_kbps: Option<u64>,
     /// Reset (TCP RST, SO_LINGER 0) every open connection and every new one while the fault is held.
     #[serde(default)]
@@ -46,7 +47,7 @@ pub struct NetworkSpec {
     /// lost bytes are closed (their byte stream has a hole); the others carry on.
     #[serde(default)]
     pub timeout: bool,
-    /// When either side closes, wait this long before passing the close on, e.g. `"2s"`.
+    /// When either side closes, wait this long before passing the close on, e.g. `"2s"`; at most 1 h.
     #[serde(default, with = "humantime_serde")]
     #[schemars(with = "Option<String>")]
     pub slow_close: Option<Duration>,

@@ -25,7 +25,7 @@ macro_rules! fault_entry {
             /// Phases hold the fault by this name.
             pub name: String,
             /// Longest the fault may be held, whatever the timeline does; default: its window (the phases holding
-            /// it, back to back). Shorter than the window = the fault is rolled back early.
+            /// it, back to back). Shorter than the window = the fault is rolled back early. At most 7 days.
             #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
             #[schemars(with = "Option<String>")]
             pub ttl: Option<Duration>,

@@ -21,7 +21,7 @@ fn a_tmpfs_drill_without_cap_sys_admin_stops_before_injecting_and_names_the_capa
         .stderr(Stdio::piped())
         .spawn()
         .expect("setpriv (util-linux) runs the binary");
-    // setpriv execs the drill, so this is the drill's PID, which names its data filesystem's mount point.
+    // setpriv execs the drill, so this is the drill's PID, which names its run directory (its tmpfs's parent).
     let pid = child.id();
     let o = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
@@ -32,6 +32,6 @@ fn a_tmpfs_drill_without_cap_sys_admin_stops_before_injecting_and_names_the_capa
     let journal = std::fs::read_to_string(&journal).unwrap_or_default();
     assert!(!journal.contains("intent"), "no fault was journaled: {journal}");
     let mounts = std::fs::read_to_string("/proc/mounts").unwrap();
-    let prefix = format!("{}{pid}-", spacetime_drill::target::data_fs::PREFIX);
+    let prefix = format!("{}{pid}-", spacetime_drill::target::run_dir::PREFIX);
     assert!(!mounts.contains(&prefix), "{mounts}");
 }

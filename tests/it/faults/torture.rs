@@ -1,7 +1,9 @@
-//! Interruption torture (issue 4, acceptance 2): every destructive kind is injected by a helper run that is
-//! interrupted at a random moment, during the injection or while the fault is held, with SIGINT, SIGTERM and
-//! SIGKILL in turn; each trial then checks for zero leftovers: ballast, held ports, stopped processes, altered
-//! scenes and secrets, knobs, holders, watchdogs, a dirty journal.
+//! Interruption torture (issue 4, acceptance 2; issue 13): every destructive kind is injected by a helper run that
+//! is interrupted at a random moment, during the injection or while the fault is held, with SIGINT, SIGTERM,
+//! SIGKILL and SIGKILL of its whole process group in turn; each trial then checks for zero leftovers: ballast, held
+//! ports, stopped processes, altered scenes and secrets, knobs, holders, watchdogs, a dirty journal. Every fifth
+//! trial is a real `run` against the embedded simulator on its own tmpfs ([`super::torture_run`]), which also
+//! checks the run directory (temp files, the JWT secret), the mount and the simulator's processes.
 //!
 //! A bounded run (20 trials) is the default; `SPACETIME_DRILL_TORTURE=N` runs N trials (the acceptance count is
 //! 100). The count and the results are printed.
@@ -31,6 +33,7 @@ use spacetime_sim::launch::SimProcess;
 
 use super::interrupt::{HELD, INJECTING, Plan, Run, assert_run_left_nothing};
 use super::sim_kinds::{scene_spec, tree_hashes};
+use super::torture_run::{self, Ending};
 use super::{Tmpfs, eventually, free_port};
 use crate::support::{get, sim_with};
 
@@ -186,12 +189,28 @@ fn every_destructive_kind_interrupted_at_random_moments_leaves_nothing() {
     let trials: usize = std::env::var("SPACETIME_DRILL_TORTURE").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
     let fx = Fixtures::new();
     let kinds: Vec<&str> = KINDS.into_iter().filter(|k| *k != "disk_fill" || fx.fs.is_some()).collect();
-    let signals = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGKILL];
+    let endings = [
+        Ending::Signal(Signal::SIGINT),
+        Ending::Signal(Signal::SIGTERM),
+        Ending::Signal(Signal::SIGKILL),
+        Ending::GroupKill,
+    ];
+    let real_runs = nix::unistd::geteuid().is_root();
     let started = Instant::now();
-    let (mut held, mut leftovers) = (0, Vec::new());
-    let mut per: std::collections::BTreeMap<(String, &str), usize> = Default::default();
+    let (mut held, mut real, mut leftovers) = (0, 0, Vec::new());
+    let mut per: std::collections::BTreeMap<(String, String), usize> = Default::default();
     for n in 0..trials {
-        let (kind, sig) = (kinds[n % kinds.len()], signals[n % signals.len()]);
+        let ending = endings[n % endings.len()];
+        if real_runs && n % 5 == 4 {
+            let dir = tempfile::tempdir().unwrap();
+            if let Err(left) = torture_run::trial(dir.path(), ending) {
+                leftovers.push(format!("trial {n} (real run, {ending:?}): {left}"));
+            }
+            real += 1;
+            *per.entry(("run".into(), format!("{ending:?}"))).or_default() += 1;
+            continue;
+        }
+        let kind = kinds[n % kinds.len()];
         let journal = fx.scratch.path().join(format!("journal-{n}.jsonl"));
         let (spec, ports, leftover) = fx.fault(kind, n / kinds.len());
         let mut run = Run::start(&fx.plan(&journal, spec, ports));
@@ -200,19 +219,22 @@ fn every_destructive_kind_interrupted_at_random_moments_leaves_nothing() {
         assert!(run.wait_stage(aim), "trial {n}: the helper never reached stage {aim}");
         std::thread::sleep(Duration::from_micros(rand::random_range(0..within_us)));
         let stage = run.stage();
-        run.signal(sig);
-        let what = format!("trial {n} ({kind}, {sig}, {})", if stage == HELD { "held" } else { "injecting" });
+        match ending {
+            Ending::Signal(sig) => run.signal(sig),
+            Ending::GroupKill => run.kill_group(),
+        }
+        let what = format!("trial {n} ({kind}, {ending:?}, {})", if stage == HELD { "held" } else { "injecting" });
         assert_run_left_nothing(&run, &journal, &what);
         if !eventually(Duration::from_secs(2), || leftover().is_none()) {
             leftovers.push(format!("{what}: {}", leftover().unwrap_or_default()));
         }
         held += usize::from(stage == HELD);
-        *per.entry((kind.to_owned(), sig.as_str())).or_default() += 1;
+        *per.entry((kind.to_owned(), format!("{ending:?}"))).or_default() += 1;
     }
     eprintln!(
-        "interruption torture: {trials} trials ({held} while held, {} during injection) in {:.1} s, \
-         {} leftovers; per kind and signal: {per:?}",
-        trials - held,
+        "interruption torture: {trials} trials ({real} real runs, {held} helpers while held, {} during injection) \
+         in {:.1} s, {} leftovers; per kind and ending: {per:?}",
+        trials - held - real,
         started.elapsed().as_secs_f64(),
         leftovers.len()
     );

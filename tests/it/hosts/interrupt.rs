@@ -108,11 +108,13 @@ fn torture_interruptions_leave_nothing_behind() {
 fn recover_host_replays_that_hosts_journal_over_ssh() {
     let sshd = Sshd::start();
     let dir = tempfile::tempdir().unwrap();
-    let (host_journal, ballast) = (dir.path().join("host.jsonl"), dir.path().join("ballast"));
+    // A ballast file by the tool's own name, inside the fault's journaled scope: what the journal's replay accepts.
+    let (host_journal, ballast) = (dir.path().join("host.jsonl"), dir.path().join(".spacetime-drill-ballast.1"));
+    let scope = spacetime_drill::fault::undo::Scope { paths: vec![dir.path().canonicalize().unwrap()] };
     {
         // What an agent killed with its watchdog (a host crash) leaves: an intent whose change was made.
         let mut journal = spacetime_drill::fault::Journal::open(&host_journal).unwrap();
-        journal.intend("fill", &spacetime_drill::fault::Undo::DeleteFile { path: ballast.clone() }).unwrap();
+        journal.intend("fill", &spacetime_drill::fault::Undo::DeleteFile { path: ballast.clone() }, &scope).unwrap();
         std::fs::write(&ballast, b"x").unwrap();
     }
     let scenario = dir.path().join("s.toml");

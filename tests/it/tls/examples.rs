@@ -27,7 +27,8 @@ fn every_documented_example_validates_and_then_runs() {
     assert!(examples.iter().any(|(_, b)| b.contains("https://")), "a TLS example is among them");
     let dir = tempfile::tempdir().unwrap();
     // `disk_fill` acts only on a filesystem of its own, preflighted even in a dry run: a small tmpfs, unmounted on drop.
-    let host_fs = DataFs::mount(4).expect("a tmpfs for the blast-radius example (tests run as root)");
+    let host_fs =
+        DataFs::mount(4, dir.path().join("fs")).expect("a tmpfs for the blast-radius example (tests run as root)");
     let prepared: Vec<(String, String, bool)> = examples
         .iter()
         .map(|(name, block)| {

@@ -1,0 +1,65 @@
+//! A million fuzz inputs per target (issue 13): the scenario loader and the report.json readers, on the same
+//! structure-aware mutations the bounded test runs (tests/it/fuzz). Prints, per target: inputs run, panics, inputs
+//! slower than 1 s (hangs), the slowest input, wall time and the process's peak memory (ru_maxrss).
+//!
+//! `cargo bench --bench fuzz` (1 000 000 each); `SPACETIME_DRILL_FUZZ=N` for fewer, `SPACETIME_DRILL_FUZZ_SEED` to
+//! replay. A panicking input's bytes are written to the temp dir, to become a fixture under tests/fixtures/fuzzed.
+
+#[path = "../tests/it/fuzz/targets.rs"]
+mod targets;
+
+use std::time::{Duration, Instant};
+
+use arbitrary::Unstructured;
+use rand::{Rng, SeedableRng};
+
+fn peak_rss_mib() -> f64 {
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF).unwrap();
+    usage.max_rss() as f64 / 1024.0
+}
+
+fn run(name: &str, n: usize, seed: u64, mut target: impl FnMut(&mut Unstructured) -> arbitrary::Result<()>) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut bytes = vec![0u8; 4096];
+    let (mut panics, mut hangs, mut slowest) = (0usize, 0usize, Duration::ZERO);
+    let start = Instant::now();
+    for i in 0..n {
+        rng.fill(&mut bytes[..]);
+        let t = Instant::now();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| target(&mut Unstructured::new(&bytes))));
+        let took = t.elapsed();
+        slowest = slowest.max(took);
+        hangs += usize::from(took > Duration::from_secs(1));
+        if result.is_err() {
+            panics += 1;
+            let saved = std::env::temp_dir().join(format!("spacetime-drill-fuzz-{name}-{seed}-{i}.bin"));
+            std::fs::write(&saved, &bytes).unwrap();
+            eprintln!("{name}: input {i} panicked, bytes in {}", saved.display());
+        }
+    }
+    println!(
+        "| {name} | {n} | {panics} | {hangs} | {:.1} | {:.0} | {:.0} |",
+        slowest.as_secs_f64() * 1000.0,
+        start.elapsed().as_secs_f64(),
+        peak_rss_mib()
+    );
+}
+
+fn main() {
+    let n: usize = std::env::var("SPACETIME_DRILL_FUZZ").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let seed: u64 =
+        std::env::var("SPACETIME_DRILL_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(rand::random);
+    std::panic::set_hook(Box::new(|info| eprintln!("panic: {info}")));
+    println!("seed {seed}");
+    println!("| target | inputs | panics | hangs > 1 s | slowest ms | wall s | peak RSS MiB |");
+    println!("|---|--:|--:|--:|--:|--:|--:|");
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    if only.as_deref().is_none_or(|o| "scenario".contains(o)) {
+        let corpus = targets::scenario_corpus();
+        run("scenario", n, seed, |u| targets::scenario_target(u, &corpus));
+    }
+    if only.as_deref().is_none_or(|o| "report".contains(o)) {
+        let golden = targets::report_corpus();
+        run("report", n, seed, |u| targets::report_target(u, &golden));
+    }
+}
