@@ -52,6 +52,8 @@ pub fn within(limit: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> 
 }
 
 /// A journal is clean when it is absent or empty.
+/// Absent, or its version header alone: nothing pending.
 pub fn journal_clean(path: &Path) -> bool {
-    std::fs::read_to_string(path).map_or(true, |t| t.trim().is_empty())
+    std::fs::read_to_string(path)
+        .map_or(true, |t| t.lines().all(|l| l.trim().is_empty() || l == spacetime_drill::fault::journal::HEADER))
 }

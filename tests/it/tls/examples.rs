@@ -29,7 +29,7 @@ fn every_documented_example_validates_and_then_runs() {
     // `disk_fill` acts only on a filesystem of its own, preflighted even in a dry run: a small tmpfs, unmounted on drop.
     let host_fs =
         DataFs::mount(4, dir.path().join("fs")).expect("a tmpfs for the blast-radius example (tests run as root)");
-    let prepared: Vec<(String, String, bool)> = examples
+    let prepared: Vec<(String, String, bool, bool)> = examples
         .iter()
         .map(|(name, block)| {
             let block = block.replace("/mnt/drill", &host_fs.path().display().to_string());
@@ -53,19 +53,26 @@ fn every_documented_example_validates_and_then_runs() {
             }
             let path = dir.path().join(format!("{}.toml", name.replace([' ', '/', '.'], "_")));
             std::fs::write(&path, toml::to_string(&doc).unwrap()).unwrap();
-            (name.clone(), path.display().to_string(), doc.contains_key("target"))
+            (name.clone(), path.display().to_string(), doc.contains_key("target"), doc.contains_key("host"))
         })
         .collect();
     // The test CA stands in for the system's roots (rustls-native-certs reads SSL_CERT_FILE), as a deployment's
     // publicly trusted certificate would be verified.
     let ca = pki.arg("ca.pem");
     let envs = [("SPACETIME_TOKEN", "not-checked-by-this-simulator"), ("SSL_CERT_FILE", ca.as_str())];
-    for chunk in prepared.chunks(4) {
+    // Simulators under load: this takes its turn with the drills, two examples at a time.
+    let _one = crate::run::one_at_a_time();
+    for chunk in prepared.chunks(2) {
         std::thread::scope(|s| {
-            for (name, path, tls) in chunk {
+            for (name, path, tls, hosts) in chunk {
                 s.spawn(move || {
                     let v = drill(&["validate", path], &[], Duration::from_secs(10));
                     assert_eq!(v.code, Some(0), "{name} validates: {}", v.stderr);
+                    if *hosts {
+                        // Its hosts do not exist here: that they are unreachable is a fact validate cannot know.
+                        // tests/it/hosts runs the same shapes against an OpenSSH server of its own.
+                        return;
+                    }
                     let r = drill(&["run", path, "--dry-run", "--quiet"], &envs, Duration::from_secs(60));
                     assert!(
                         matches!(r.code, Some(0 | 1)),
