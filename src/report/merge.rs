@@ -34,8 +34,9 @@ fn add_phase(into: &mut PhaseRecord, p: &PhaseRecord) {
         a.add(b);
     }
     into.fps.add(&p.fps);
-    into.late += p.late;
-    into.dropped += p.dropped;
+    // Saturating: counts read from a report are not trusted to be small (fuzzing found u64::MAX ones).
+    into.late = into.late.saturating_add(p.late);
+    into.dropped = into.dropped.saturating_add(p.dropped);
     into.started = either(into.started, p.started, f64::min);
     into.ended = either(into.ended, p.ended, f64::max);
 }
@@ -44,10 +45,10 @@ fn add_phase(into: &mut PhaseRecord, p: &PhaseRecord) {
 /// same target, so FPS is averaged, the lowest FPS kept, and memory and disk take the highest reading (the worst).
 fn add_second(into: &mut SecondRecord, hists: &mut [Hist], s: &SecondRecord, shards: &mut u32) {
     for ((a, b), h) in into.endpoints.iter_mut().zip(&s.endpoints).zip(hists.iter_mut()) {
-        a.count += b.count;
-        a.errors += b.errors;
+        a.count = a.count.saturating_add(b.count);
+        a.errors = a.errors.saturating_add(b.errors);
         for (x, y) in a.outcomes.iter_mut().zip(b.outcomes) {
-            *x += y;
+            *x = x.saturating_add(y);
         }
         h.add(&b.latency.expand(SECOND_SIGFIG));
     }
