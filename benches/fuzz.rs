@@ -4,6 +4,8 @@
 //!
 //! `cargo bench --bench fuzz` (1 000 000 each); `SPACETIME_DRILL_FUZZ=N` for fewer, `SPACETIME_DRILL_FUZZ_SEED` to
 //! replay. A panicking input's bytes are written to the temp dir, to become a fixture under tests/fixtures/fuzzed.
+//! Run it with `CARGO_PROFILE_BENCH_OVERFLOW_CHECKS=true CARGO_PROFILE_BENCH_DEBUG_ASSERTIONS=true`: a release
+//! build wraps integer overflow silently, and an overflow is exactly what this benchmark found first.
 
 #[path = "../tests/it/fuzz/targets.rs"]
 mod targets;

@@ -52,18 +52,19 @@ pub struct EndpointRecord {
 
 impl EndpointRecord {
     pub fn count(&self) -> u64 {
-        self.outcomes.iter().sum()
+        self.outcomes.iter().fold(0, |a, b| a.saturating_add(*b))
     }
 
     pub fn errors(&self) -> u64 {
-        self.count() - self.outcomes[Outcome::Ok.index()]
+        self.count().saturating_sub(self.outcomes[Outcome::Ok.index()])
     }
 
     pub fn add(&mut self, other: &EndpointRecord) {
         self.latency.add(&other.latency);
         self.service.add(&other.service);
+        // Saturating: counts read from a report are not trusted to be small (fuzzing found u64::MAX ones).
         for (a, b) in self.outcomes.iter_mut().zip(other.outcomes) {
-            *a += b;
+            *a = a.saturating_add(b);
         }
     }
 }

@@ -41,3 +41,22 @@ fn report_readers_never_panic() {
     let golden = targets::report_corpus();
     drive("report", |u| targets::report_target(u, &golden));
 }
+
+/// Every crash the fuzzers found, kept as a fixture (tests/fixtures/fuzzed): read, compared and merged with the golden
+/// report without a panic. `merge_count_overflow.json`: counts of u64::MAX overflowed `merge`'s sums (found by the
+/// 1 M benchmark, report target, input 40180).
+#[test]
+fn fuzzed_fixtures_stay_fixed() {
+    use spacetime_drill::report;
+    let (_, golden) = targets::report_corpus();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzzed");
+    let mut seen = 0;
+    for file in std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()) {
+        seen += 1;
+        let Ok(r) = report::read_json(&file) else { continue };
+        let merged = report::merge(&[golden.clone(), r.clone()]).expect("same scenario, so they merge");
+        let _ = report::render_table(&merged);
+        let _ = report::compare(&golden, &r, &Default::default()).map(|c| c.render());
+    }
+    assert!(seen >= 1);
+}
