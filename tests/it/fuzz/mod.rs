@@ -44,7 +44,7 @@ fn report_readers_never_panic() {
 
 /// Every crash the fuzzers found, kept as a fixture (tests/fixtures/fuzzed): read, compared and merged with the golden
 /// report without a panic. `merge_count_overflow.json`: counts of u64::MAX overflowed `merge`'s sums (found by the
-/// 1 M benchmark, report target, input 40180).
+/// 1 M benchmark, report target, input 40180); merge now refuses it as an overflow.
 #[test]
 fn fuzzed_fixtures_stay_fixed() {
     use spacetime_drill::report;
@@ -54,9 +54,11 @@ fn fuzzed_fixtures_stay_fixed() {
     for file in std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()) {
         seen += 1;
         let Ok(r) = report::read_json(&file) else { continue };
-        let merged = report::merge(&[golden.clone(), r.clone()]).expect("same scenario, so they merge");
-        let _ = report::render_table(&merged);
-        let _ = report::compare(&golden, &r, &Default::default()).map(|c| c.render());
+        // Refused (the same run twice, a count past u64) or merged: either way an answer, never a panic.
+        if let Ok(merged) = report::merge(&[golden.clone(), r.clone()]) {
+            let _ = report::render_table(&merged);
+        }
+        let _ = report::compare(&golden, &r, &Default::default()).map(|c| c.render(false));
     }
     assert!(seen >= 1);
 }
