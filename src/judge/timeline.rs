@@ -103,9 +103,12 @@ pub fn windows(run: &Run, down: &[bool], p: &Profile) -> Vec<WindowVerdict> {
         let trailing =
             &memory[memory.partition_point(|m| m.0 < from)..memory.partition_point(|m| m.0 < f64::from(end_s))];
         let mut findings = rules::evaluate(&stats, trailing, limit, p);
-        let fps = rules::low_fps(&stats, p);
+        let mut fps = rules::low_fps(&stats, p);
         let queried = checks::queries(&stats, &run.queries);
+        // Both carry the service's own evidence: FPS alone can be the performance incident (with latency under
+        // its threshold), and the two are joined later, without repeating a metric.
         checks::cite(&mut findings, &queried, &run.queries);
+        checks::cite(fps.as_mut_slice(), &queried, &run.queries);
         let healthy = findings.is_empty()
             && fps.is_none()
             && !checks::verification(&stats, p).iter().chain(&queried).any(Check::failed);
@@ -134,15 +137,23 @@ fn with_fps(mut incidents: Vec<Finding>, fps: Option<Finding>) -> Vec<Finding> {
     match incidents.iter_mut().find(|f| f.incident == fps.incident) {
         Some(slow) if fps.severity.is_worse_than(slow.severity) => {
             let latency = std::mem::replace(slow, fps);
-            slow.evidence.extend(latency.evidence);
+            join_evidence(slow, latency.evidence);
         }
-        Some(slow) => slow.evidence.extend(fps.evidence),
+        Some(slow) => join_evidence(slow, fps.evidence),
         None => {
             incidents.push(fps);
             incidents.sort_by_key(|f| f.incident);
         }
     }
     incidents
+}
+
+fn join_evidence(into: &mut Finding, more: Vec<super::Evidence>) {
+    for e in more {
+        if !into.evidence.iter().any(|x| x.metric == e.metric) {
+            into.evidence.push(e);
+        }
+    }
 }
 
 /// The findings of window `i` that also fired in the windows before it, as many as each incident requires.
