@@ -43,17 +43,9 @@ pub enum Request {
     Bye,
 }
 
-/// What the host lets faults touch (a scenario's `[host.allow]`), fixed by `hello` for the session.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HostAllow {
-    #[serde(default)]
-    pub paths: Vec<PathBuf>,
-    #[serde(default)]
-    pub ports: Vec<u16>,
-    #[serde(default)]
-    pub processes: Vec<String>,
-}
+/// What the host lets faults touch, fixed by `hello` for the session: a scenario's `[host.allow]`, the same table as
+/// a local run's `[allow]`, sent as it was written.
+pub use crate::scenario::Allow as HostAllow;
 
 /// A measurement on the host.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

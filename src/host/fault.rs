@@ -23,9 +23,7 @@ pub struct HostSlot {
 
 impl HostSlot {
     pub fn new(host: &HostEntry) -> HostSlot {
-        let a = &host.allow;
-        let allow = HostAllow { paths: a.paths.clone(), ports: a.ports.clone(), processes: a.processes.clone() };
-        HostSlot { target: SshTarget::new(host), allow, client: Mutex::new(None) }
+        HostSlot { target: SshTarget::new(host), allow: host.allow.clone(), client: Mutex::new(None) }
     }
 
     fn client(&self) -> Result<Arc<HostClient>, FaultErrorKind> {
