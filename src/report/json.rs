@@ -55,6 +55,7 @@ pub fn parse_json(text: &str) -> anyhow::Result<Report> {
             add_v3_fields(&mut v);
             let mut r: Report = serde_json::from_value(v).context("not a spacetime-drill report")?;
             r.schema_version = SCHEMA_VERSION;
+            r.scenario.hash = ScenarioInfo::hash_of(&r.scenario.file);
             // Judged again from the stored verdict: a run without `[expect]` now expects healthy.
             if let Some(verdict) = &r.verdict {
                 r.expectations = crate::judge::expectations(r.scenario.file.expect.as_ref(), verdict);
@@ -69,10 +70,6 @@ pub fn parse_json(text: &str) -> anyhow::Result<Report> {
         None => anyhow::bail!("no schema_version: not a spacetime-drill report"),
     };
     check(&report)?;
-    // The hash is of the scenario as this build reads it, whichever build wrote the report: a newer build adds
-    // defaulted keys to the scenario it embeds, and the same drill run by two builds must still merge.
-    let mut report = report;
-    report.scenario.hash = ScenarioInfo::hash_of(&report.scenario.file);
     Ok(report)
 }
 
