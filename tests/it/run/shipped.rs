@@ -10,14 +10,14 @@ use serde_json::Value;
 
 use spacetime_drill::report::{Format, Report, render_all};
 
-use super::drills::drive;
+use super::drills::{drive, events};
 use super::repo;
 
 fn drill_text(name: &str) -> String {
     std::fs::read_to_string(repo(&format!("scenarios/{name}.toml"))).unwrap()
 }
 
-/// The drill with each `[fault.<kind>]` table emptied into `[fault.noop]` and every phase cut to 3 s.
+/// The drill with each `[fault.<kind>]` table emptied into `[fault.noop]` and every phase cut to 2 s.
 fn noop_twin(text: &str) -> String {
     let mut doc: toml::Table = toml::from_str(text).unwrap();
     for fault in doc["fault"].as_array_mut().unwrap() {
@@ -26,7 +26,7 @@ fn noop_twin(text: &str) -> String {
         f.insert("noop".into(), toml::Value::Table(toml::Table::new()));
     }
     for phase in doc["phase"].as_array_mut().unwrap() {
-        phase.as_table_mut().unwrap().insert("duration".into(), "3s".into());
+        phase.as_table_mut().unwrap().insert("duration".into(), "2s".into());
     }
     toml::to_string(&doc).unwrap()
 }
@@ -60,7 +60,17 @@ fn check(name: &str, per_fault: Seen) {
             assert!(stdout.contains(&format!("{incident} {severity}")), "{name}: {incident} {severity} in:\n{stdout}");
         }
     }
+    let injected = events(&report, "fault_injected");
+    let rolled_back = events(&report, "fault_rolled_back");
+    for fault in toml::from_str::<toml::Table>(&text).unwrap()["fault"].as_array().unwrap() {
+        let fault = &fault["name"];
+        assert!(injected.iter().any(|e| e["fault"].as_str() == fault.as_str()), "{name}: {fault} injected");
+        assert!(rolled_back.iter().any(|e| e["fault"].as_str() == fault.as_str()), "{name}: {fault} rolled back");
+    }
+    assert!(!events(&report, "incident_detected").is_empty() && !events(&report, "recovered").is_empty());
+    assert!(stdout.contains("PASS incident") && stdout.contains("detected in"), "{name}: {stdout}");
     let faults = report["verdict"]["faults"].as_array().unwrap();
+    let fault_count = faults.len();
     for fault in faults {
         assert!(fault["recovery"]["after_s"].is_number(), "{name}: time to recover reported for {}", fault["name"]);
     }
@@ -75,9 +85,12 @@ fn check(name: &str, per_fault: Seen) {
     let dir = tempfile::tempdir().unwrap();
     let files = render_all(&report, dir.path(), &[Format::Html, Format::Junit, Format::Md]).expect("renders");
     assert_eq!(files.len(), 4, "{name}: html, junit, summary and post-mortem");
-    let (code, stdout, _) = drive(&noop_twin(&text));
+    let (code, stdout, twin) = drive(&noop_twin(&text));
     assert_eq!(code, Some(1), "{name} with noop faults must fail its expectation:\n{stdout}");
-    assert!(stdout.contains("FAIL"), "{stdout}");
+    assert!(stdout.contains("FAIL incident"), "{stdout}");
+    assert_eq!(events(&twin, "fault_injected").len(), fault_count, "{name}: the noops were injected all the same");
+    let broken = twin["expectations"].as_array().unwrap().iter().find(|e| e["name"] == "incident");
+    assert_eq!(broken.map(|e| &e["passed"]), Some(&Value::Bool(false)), "{name}: {}", twin["expectations"]);
 }
 
 macro_rules! drills {
