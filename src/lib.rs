@@ -35,6 +35,7 @@ pub mod progress;
 pub mod record;
 pub mod report;
 pub mod run;
+pub mod runbook;
 pub mod scenario;
 pub mod secret;
 pub mod target;

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::finding::{Cmp, Incident};
+use super::finding::Cmp;
 use crate::api::{Endpoint, ServiceState};
 use crate::record::{Hist, Outcome};
+use crate::runbook::Incident;
 
 /// One recorded run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

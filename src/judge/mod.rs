@@ -26,9 +26,11 @@ mod timeline;
 use crate::record::{Event, EventKind};
 use serde::{Deserialize, Serialize};
 
+/// The runbook's words a verdict is given in, re-exported so a verdict's reader finds them beside it.
+pub use crate::runbook::{Expected, Incident, Severity, UnknownIncident, UnknownSeverity};
 pub use checks::{Check, CheckState};
-pub use expect::{CheckResult, Expected, check, expectations};
-pub use finding::{Cmp, Evidence, Finding, Incident, Severity, UnknownIncident, UnknownSeverity};
+pub use expect::{CheckResult, check, expectations};
+pub use finding::{Cmp, Evidence, Finding};
 pub use input::{EndpointSecond, FaultSpan, PhaseSpan, QueryCheck, Run, Second, StatusProbe};
 pub use profile::{Problem, Profile, Thresholds, seconds};
 pub use record::{fault_spans, judge_record, run_from_record};

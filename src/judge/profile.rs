@@ -11,7 +11,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::finding::Incident;
+use crate::runbook::Incident;
 
 macro_rules! profile {
     ($( $(#[$meta:meta])* $name:ident: $ty:ty = $default:expr, $check:ident; )*) => {

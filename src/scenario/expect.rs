@@ -8,7 +8,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::judge::{Expected, Severity};
+use crate::runbook::{Expected, Severity};
 
 use super::check::Checker;
 use super::locate::KeyPath;
