@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::finding::{Cmp, Evidence, Finding};
 use super::input::QueryCheck;
-use super::profile::Profile;
 use super::rules;
 use super::stats::{self, Stats, pct, quantile};
+use crate::runbook::Profile;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]

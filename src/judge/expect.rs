@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::Expect;
+use crate::runbook::Expect;
 
 use super::Verdict;
 use crate::runbook::{Expected, Incident};

@@ -5,48 +5,40 @@
 
 use crate::api::Endpoint;
 use crate::record::{Event, EventKind, Record, SecondRecord};
-use crate::scenario::{Probe, ScenarioFile};
+use crate::runbook::{Expect, Profile};
 
-use super::Cmp;
 use super::expect::{CheckResult, expectations};
 use super::input::{EndpointSecond, FaultSpan, PhaseSpan, QueryCheck, Run, Second, StatusProbe};
 use super::{Verdict, judge};
 
-/// Judge `record` with the scenario's `[thresholds]` and `[expect]` (without one, `healthy`), and add the verdict's
+/// What a record is judged by, as the judge needs it: the thresholds, the `[expect]` and the query checks. The
+/// scenario implements it (the judge sits below the scenario and never reads its file).
+pub trait Criteria {
+    /// `[thresholds]`, resolved over the runbook's defaults.
+    fn profile(&self) -> Profile;
+    /// `[expect]`; `None` judges the run as `healthy`.
+    fn expect(&self) -> Option<&Expect>;
+    /// The probe's queries that carry a threshold.
+    fn queries(&self) -> Vec<QueryCheck>;
+}
+
+/// Judge `record` by `criteria` (a scenario's `[thresholds]`, `[expect]` and queries), and add the verdict's
 /// detections, recoveries and severity changes to its event log, kept in time order. The one way a record is judged:
 /// `run` calls it on what it recorded, `merge` on the shards' records added up. `memory_limit_mb` is the host's
 /// memory for a local target.
 pub fn judge_record(
     record: &mut Record,
-    file: &ScenarioFile,
+    criteria: &dyn Criteria,
     memory_limit_mb: Option<f64>,
 ) -> (Verdict, Vec<CheckResult>) {
     let spans = fault_spans(&record.events);
     let mut run = run_from_record(record, &spans, memory_limit_mb);
-    run.queries = query_checks(&file.probe);
-    let verdict = judge(&run, &file.thresholds.resolve());
-    let expectations = expectations(file.expect.as_ref(), &verdict);
+    run.queries = criteria.queries();
+    let verdict = judge(&run, &criteria.profile());
+    let expectations = expectations(criteria.expect(), &verdict);
     record.events.extend(verdict.events());
     record.events.sort_by(|a, b| a.t.total_cmp(&b.t));
     (verdict, expectations)
-}
-
-/// The queries with a threshold, as the judge's checks (validate has checked the incident names).
-fn query_checks(probe: &Probe) -> Vec<QueryCheck> {
-    probe
-        .queries
-        .iter()
-        .filter_map(|(name, q)| {
-            let spec = q.spec();
-            let (cmp, threshold) = match (spec.below, spec.above) {
-                (Some(b), _) => (Cmp::Lt, b),
-                (None, Some(a)) => (Cmp::Gt, a),
-                (None, None) => return None,
-            };
-            let incident = spec.incident.and_then(|i| i.parse().ok());
-            Some(QueryCheck { name: name.clone(), cmp, threshold, incident })
-        })
-        .collect()
 }
 
 /// The per-second rows keep 2 significant digits (see `record::second`); expanding at that precision is exact.

@@ -10,7 +10,7 @@ use crate::api::{Endpoint, ServiceState};
 use crate::record::{Hist, Outcome};
 
 use super::input::{Second, StatusProbe};
-use super::profile::Profile;
+use crate::runbook::Profile;
 
 /// Outcomes and latency of one endpoint over a span.
 #[derive(Debug, Clone, Default)]

@@ -5,8 +5,8 @@ use crate::api::{Endpoint, ServiceState};
 use crate::record::Outcome;
 
 use super::input::{FaultSpan, PhaseSpan, Run, Second, StatusProbe};
-use super::profile::Profile;
 use super::stats::{self, Stats};
+use crate::runbook::Profile;
 
 pub fn sec(t: u32) -> Second {
     Second::empty(t, 0)

@@ -5,6 +5,10 @@
 //! the judge concludes in them, the record logs them and a report prints them. Defined in any one of those, the others
 //! would import it back and the modules would form a cycle; here every one of them imports down.
 
+mod expect;
 mod incident;
+mod profile;
 
+pub use expect::Expect;
 pub use incident::{Expected, Incident, Severity, UnknownIncident, UnknownSeverity};
+pub use profile::{Problem, Profile, Thresholds, seconds};

@@ -22,8 +22,8 @@ use crate::api::Endpoint;
 use crate::record::Outcome;
 
 use super::finding::{Cmp, Evidence, Finding};
-use super::profile::Profile;
 use super::stats::{self, EndpointAgg, Stats, pct, quantile, unanswered, us_to_ms};
+use crate::runbook::Profile;
 use crate::runbook::{Incident, Severity};
 
 #[cfg(test)]
