@@ -71,11 +71,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Man(args) => manual::man(args.out.as_deref()).map(|()| ExitCode::SUCCESS),
         Command::Recover(args) => match (&args.host, &args.scenario) {
             (Some(host), Some(file)) => host::recover(&scenario::Scenario::load(file)?, host),
-            _ => fault::watchdog::recover(args.journal.as_deref()),
+            _ => fault::watchdog::recover(args.journal.as_deref(), &target::run_dir::Cleaner),
         },
         Command::Watchdog(args) => match (args.journal, args.run_dir, args.hold) {
             (None, None, Some(spec)) => fault::holder::serve(&spec).map(|()| ExitCode::SUCCESS),
-            (journal, run_dir, None) => fault::watchdog::serve(journal.as_deref(), run_dir.as_deref()),
+            (journal, run_dir, None) => {
+                fault::watchdog::serve(journal.as_deref(), run_dir.as_deref(), &target::run_dir::Cleaner)
+            }
             _ => anyhow::bail!("watchdog takes --journal and/or --run-dir, or --hold"),
         },
         Command::Agent(args) => agent::main(args),

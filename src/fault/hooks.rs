@@ -5,6 +5,8 @@
 //! close a cycle; instead it states the little it needs here, the owner implements it, and the run (or, for a
 //! process of its own, the command line) wires the two together.
 
+use std::path::Path;
+
 /// The run's own load, as `expired_token` spoils it: the load implements it on the handle both engines consult per
 /// request.
 pub trait LoadTokens: Send + Sync {
@@ -12,4 +14,13 @@ pub trait LoadTokens: Send + Sync {
     fn spoil(&self, share: f64, token: &str) -> Result<(), String>;
     /// Every request carries its good token again; idempotent.
     fn restore(&self);
+}
+
+/// The run directories of runs against the embedded simulator (its data filesystem, its secret and scratch files):
+/// the target owns them, the watchdog and `recover` clean them after a run that could not.
+pub trait RunDirs {
+    /// Unmount what is mounted under `dir`, then remove it; refuses a path that is not a run directory.
+    fn clean(&self, dir: &Path) -> anyhow::Result<()>;
+    /// Remove the run directories of runs that no longer exist; how many were removed.
+    fn clean_leftovers(&self) -> usize;
 }

@@ -44,7 +44,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use hooks::LoadTokens;
+pub use hooks::{LoadTokens, RunDirs};
 pub use journal::{Journal, JournalError, ensure_clean};
 pub use network::ProxyHandle;
 pub use runner::{FaultEvent, FaultEventKind, Injector, RollbackGuard};
