@@ -61,9 +61,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run::main(args),
-        Command::Report(args) => report::report_command(&args),
-        Command::Compare(args) => report::compare_command(&args),
-        Command::Merge(args) => report::merge_command(&args),
+        Command::Report(args) => report::report_command(&args.report, args.out.as_deref(), &args.format, args.force),
+        Command::Compare(args) => report::compare_command(
+            &args.baseline,
+            &args.current,
+            &args.tolerance,
+            args.markdown,
+            args.regressions_only,
+        ),
+        Command::Merge(args) => report::merge_command(&args.reports, &args.out, &args.format, args.force),
         Command::Completions(args) => {
             manual::completions(args.shell);
             Ok(ExitCode::SUCCESS)
