@@ -10,16 +10,27 @@
 //! | telemetry | the target's FPS WebSocket, watched for the whole run | [`telemetry`] |
 //! | probe | read-only checks on a cadence: `/status`, resident memory, disk usage, PromQL queries | [`probe`] |
 //! | record | histograms, counters, per-second series and the event log of one run | [`record`] |
-//! | verdict | which runbook incident, how severe, time to detect/recover | [`judge`] |
-//! | thresholds | the runbook's numbers a run is judged by; `[thresholds]` overrides them | [`judge::Profile`] |
+//! | incident, severity | the runbook's seven incident classes and P0..P4, in the words scenarios and reports use | [`runbook`] |
+//! | thresholds | the runbook's numbers a run is judged by; `[thresholds]` overrides them | [`runbook::Profile`] |
+//! | expectation | `[expect]`: what a drill must show (`healthy`, an incident, `any`) | [`runbook::Expect`] |
+//! | verdict | which runbook incident, how severe, time to detect/recover; judged by a scenario's [`judge::Criteria`] | [`judge`] |
 //! | target URL | `http(s)://host[:port]`, telemetry `ws(s)://...`: the one check every entry point and client shares | [`url`] |
 //! | TLS | the run's one rustls client config and the dialer every client connects through | [`tls`] |
 //! | run | one drill end to end: target, timeline, faults, verdict, reports, exit code | [`run`], [`target`] |
 //! | report | the record rendered for people and CI | [`report`] |
 //! | live metrics | OpenMetrics on `/metrics` and remote write while a run lasts | [`metrics`] |
-//! | fault | a real fault injected and always rolled back | [`fault`] |
+//! | fault | a real fault injected and always rolled back; what it acts through elsewhere is a hook trait | [`fault`], [`fault::hooks`] |
 //! | simulator | a faithful stand-in for the SpaceTime service, the default target; its own crate, reached through its command line | [`spacetime_sim`] |
 //! | API | routes, `/status` body and state numbering shared by simulator and harness (the simulator's crate defines them) | [`api`] |
+//!
+//! # Which way imports point
+//! Top to bottom, never back (`tests/it/architecture.rs` fails on a cycle between these modules): [`run`] and this
+//! file's command dispatch wire everything (a subcommand's module may read its own parsed arguments from [`cli`],
+//! which imports only the types it parses into); [`report`], [`target`], [`load`], [`probe`] and [`telemetry`]
+//! act; [`scenario`] reads the file; [`fault`] injects; [`judge`] concludes; [`record`] measures; [`runbook`],
+//! [`input`], [`url`] and [`api`] are words and checks every layer shares. A lower module that needs something an
+//! upper one owns states it as a trait the upper one implements ([`judge::Criteria`], [`fault::LoadTokens`],
+//! [`fault::RunDirs`]), and the command line or the run plugs them together.
 
 pub mod agent;
 pub mod cli;

@@ -1,7 +1,8 @@
 //! A scenario's `[expect]` checked against a verdict: did the drill see what it was meant to, and recover in time.
 //!
-//! The scenario's strings are parsed once into an [`Expectation`] (so a typo is a harness error, exit 2, found
-//! before the run), and [`check`] is then pure: one named result per stated expectation.
+//! The scenario's strings are parsed once, as it is read, into the runbook's words ([`Expect`], [`Expected`]), so a
+//! typo is a harness error (exit 2) found before the run; [`check`] is then pure: one named result per stated
+//! expectation.
 
 use std::time::Duration;
 

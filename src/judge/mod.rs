@@ -32,7 +32,7 @@ pub use crate::runbook::{
 pub use checks::{Check, CheckState};
 pub use expect::{CheckResult, check, expectations};
 pub use finding::{Cmp, Evidence, Finding};
-pub use input::{EndpointSecond, FaultSpan, PhaseSpan, QueryCheck, Run, Second, StatusProbe};
+pub use input::{EndpointSecond, FaultSpan, PhaseSpan, QueryCheck, Run, Second};
 pub use record::{Criteria, fault_spans, judge_record, run_from_record};
 pub use timeline::{Detection, FaultVerdict, Recovery, Transition, WindowVerdict};
 

@@ -1,14 +1,16 @@
-//! The adapter from a recorded run ([`Record`]) to the judge's plain-data [`Run`]: the only place that knows both.
+//! The adapter from a recorded run ([`Record`]) to the judge's plain-data [`Run`], and [`judge_record`], the one way a
+//! record is judged.
 //!
-//! It keeps the judge pure (no recorder types, no `/proc`): the caller measures the memory limit, and the fault
-//! spans are read back from the event log, where the run wrote every injection and rollback with its time.
+//! It keeps the judge pure (no recorder storage, no `/proc`, no scenario file): the caller measures the memory limit
+//! and hands the [`Criteria`], and the fault spans are read back from the event log, where the run wrote every
+//! injection and rollback with its time.
 
 use crate::api::Endpoint;
 use crate::record::{Event, EventKind, Record, SecondRecord};
 use crate::runbook::{Expect, Profile};
 
 use super::expect::{CheckResult, expectations};
-use super::input::{EndpointSecond, FaultSpan, PhaseSpan, QueryCheck, Run, Second, StatusProbe};
+use super::input::{EndpointSecond, FaultSpan, PhaseSpan, QueryCheck, Run, Second};
 use super::{Verdict, judge};
 
 /// What a record is judged by, as the judge needs it: the thresholds, the `[expect]` and the query checks. The
@@ -40,9 +42,6 @@ pub fn judge_record(
     record.events.sort_by(|a, b| a.t.total_cmp(&b.t));
     (verdict, expectations)
 }
-
-/// The per-second rows keep 2 significant digits (see `record::second`); expanding at that precision is exact.
-const SECOND_SIGFIG: u8 = 2;
 
 /// Build the judge's view of `record`. Only the phases the run reached are kept, and only the whole seconds inside
 /// them: the partial last second and samples taken while the run wound down would judge a sliver as if it were a
@@ -96,20 +95,14 @@ fn phase_at(phases: &[PhaseSpan], t: f64) -> usize {
 pub(super) fn second(row: &SecondRecord, phase: usize) -> Second {
     let mut s = Second::empty(row.t, phase);
     for (slot, e) in s.endpoints.iter_mut().zip(row.endpoints.iter().take(Endpoint::ALL.len())) {
-        *slot = EndpointSecond { outcomes: e.outcomes, latency: e.latency.expand(SECOND_SIGFIG) };
+        *slot = EndpointSecond { outcomes: e.outcomes, latency: e.latency.expand() };
     }
     s.fps_min = row.fps_min;
     s.fps_mean = row.fps_mean;
     s.memory_mb = row.memory_mb;
     s.disk_pct = row.disk_pct;
     s.queries = row.queries.clone();
-    s.status = row.status.as_ref().map(|p| StatusProbe {
-        reachable: p.reachable,
-        latency_ms: p.latency_ms,
-        overall_ready: p.overall_ready,
-        dap: p.dap,
-        lsp: p.lsp,
-    });
+    s.status = row.status.clone();
     s
 }
 
