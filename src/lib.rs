@@ -16,7 +16,7 @@
 //! | verdict | which runbook incident, how severe, time to detect/recover; judged by a scenario's [`judge::Criteria`] | [`judge`] |
 //! | target URL | `http(s)://host[:port]`, telemetry `ws(s)://...`: the one check every entry point and client shares | [`url`] |
 //! | TLS | the run's one rustls client config and the dialer every client connects through | [`tls`] |
-//! | run | one drill end to end: target, timeline, faults, verdict, reports, exit code | [`run`], [`target`] |
+//! | run | one drill end to end: target, timeline, faults, verdict, reports, exit code | [`run`](mod@run), [`target`] |
 //! | report | the record rendered for people and CI | [`report`] |
 //! | live metrics | OpenMetrics on `/metrics` and remote write while a run lasts | [`metrics`] |
 //! | fault | a real fault injected and always rolled back; what it acts through elsewhere is a hook trait | [`fault`], [`fault::hooks`] |
@@ -24,8 +24,8 @@
 //! | API | routes, `/status` body and state numbering shared by simulator and harness (the simulator's crate defines them) | [`api`] |
 //!
 //! # Which way imports point
-//! Top to bottom, never back (`tests/it/architecture.rs` fails on a cycle between these modules): [`run`] and this
-//! file's command dispatch wire everything (a subcommand's module may read its own parsed arguments from [`cli`],
+//! Top to bottom, never back (`tests/it/architecture.rs` fails on a cycle between these modules): [`run`](mod@run)
+//! and this file's command dispatch wire everything (a subcommand's module may read its own parsed arguments from [`cli`],
 //! which imports only the types it parses into); [`report`], [`target`], [`load`], [`probe`] and [`telemetry`]
 //! act; [`scenario`] reads the file; [`fault`] injects; [`judge`] concludes; [`record`] measures; [`runbook`],
 //! [`input`], [`url`] and [`api`] are words and checks every layer shares. A lower module that needs something an

@@ -1,5 +1,5 @@
 //! `[expect]` checked as a scenario is read (the table itself, [`Expect`], is the runbook's vocabulary), and what the
-//! judge reads of a scenario: its [`Criteria`](crate::judge::Criteria).
+//! judge reads of a scenario: its [`Criteria`].
 
 use crate::judge::{Cmp, Criteria, QueryCheck};
 use crate::runbook::{Expect, Expected, Profile};
