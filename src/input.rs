@@ -3,6 +3,9 @@
 //! Why not `read_to_string`: given a FIFO it blocks forever, given `/dev/zero` it reads until memory runs out, and on
 //! bad bytes it says neither where nor what to do. The file is opened non-blocking (opening a FIFO then returns at
 //! once), checked to be a regular file on the open descriptor (no race with a rename), and read through a cap.
+//!
+//! And what every "unknown name" message ends with, [`closest`] and [`did_you_mean`]: a file's own words (its keys,
+//! its fault names) and the runbook's (incident names) are checked the same way, from modules that import neither.
 
 use std::fs::OpenOptions;
 use std::io::Read;
@@ -55,6 +58,22 @@ pub fn read_text(path: &Path, cap: u64) -> Result<String, InputError> {
         let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
         InputError::NotUtf8 { line: valid.matches('\n').count() + 1, column: valid[line_start..].chars().count() + 1 }
     })
+}
+
+/// A misspelt name the user typed, as in a scenario key or an `[expect]` incident: the close one they meant.
+/// The candidate closest to a misspelt `name`, if one is close enough to be what the user meant.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(&name.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|&(d, c)| d <= (c.chars().count() / 3).max(1) || c.contains(name) || name.contains(c))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// `; did you mean "x"?` when a close candidate exists, else nothing.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    closest(name, candidates).map(|c| format!("; did you mean \"{c}\"?")).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -10,16 +10,27 @@
 //! | telemetry | the target's FPS WebSocket, watched for the whole run | [`telemetry`] |
 //! | probe | read-only checks on a cadence: `/status`, resident memory, disk usage, PromQL queries | [`probe`] |
 //! | record | histograms, counters, per-second series and the event log of one run | [`record`] |
-//! | verdict | which runbook incident, how severe, time to detect/recover | [`judge`] |
-//! | thresholds | the runbook's numbers a run is judged by; `[thresholds]` overrides them | [`judge::Profile`] |
+//! | incident, severity | the runbook's seven incident classes and P0..P4, in the words scenarios and reports use | [`runbook`] |
+//! | thresholds | the runbook's numbers a run is judged by; `[thresholds]` overrides them | [`runbook::Profile`] |
+//! | expectation | `[expect]`: what a drill must show (`healthy`, an incident, `any`) | [`runbook::Expect`] |
+//! | verdict | which runbook incident, how severe, time to detect/recover; judged by a scenario's [`judge::Criteria`] | [`judge`] |
 //! | target URL | `http(s)://host[:port]`, telemetry `ws(s)://...`: the one check every entry point and client shares | [`url`] |
 //! | TLS | the run's one rustls client config and the dialer every client connects through | [`tls`] |
-//! | run | one drill end to end: target, timeline, faults, verdict, reports, exit code | [`run`], [`target`] |
+//! | run | one drill end to end: target, timeline, faults, verdict, reports, exit code | [`run`](mod@run), [`target`] |
 //! | report | the record rendered for people and CI | [`report`] |
 //! | live metrics | OpenMetrics on `/metrics` and remote write while a run lasts | [`metrics`] |
-//! | fault | a real fault injected and always rolled back | [`fault`] |
+//! | fault | a real fault injected and always rolled back; what it acts through elsewhere is a hook trait | [`fault`], [`fault::hooks`] |
 //! | simulator | a faithful stand-in for the SpaceTime service, the default target; its own crate, reached through its command line | [`spacetime_sim`] |
 //! | API | routes, `/status` body and state numbering shared by simulator and harness (the simulator's crate defines them) | [`api`] |
+//!
+//! # Which way imports point
+//! Top to bottom, never back (`tests/it/architecture.rs` fails on a cycle between these modules): [`run`](mod@run)
+//! and this file's command dispatch wire everything (a subcommand's module may read its own parsed arguments from [`cli`],
+//! which imports only the types it parses into); [`report`], [`target`], [`load`], [`probe`] and [`telemetry`]
+//! act; [`scenario`] reads the file; [`fault`] injects; [`judge`] concludes; [`record`] measures; [`runbook`],
+//! [`input`], [`url`] and [`api`] are words and checks every layer shares. A lower module that needs something an
+//! upper one owns states it as a trait the upper one implements ([`judge::Criteria`], [`fault::LoadTokens`],
+//! [`fault::RunDirs`]), and the command line or the run plugs them together.
 
 pub mod agent;
 pub mod cli;
@@ -35,6 +46,7 @@ pub mod progress;
 pub mod record;
 pub mod report;
 pub mod run;
+pub mod runbook;
 pub mod scenario;
 pub mod secret;
 pub mod target;
@@ -60,9 +72,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run::main(args),
-        Command::Report(args) => report::report_command(&args),
-        Command::Compare(args) => report::compare_command(&args),
-        Command::Merge(args) => report::merge_command(&args),
+        Command::Report(args) => report::report_command(&args.report, args.out.as_deref(), &args.format, args.force),
+        Command::Compare(args) => report::compare_command(
+            &args.baseline,
+            &args.current,
+            &args.tolerance,
+            args.markdown,
+            args.regressions_only,
+        ),
+        Command::Merge(args) => report::merge_command(&args.reports, &args.out, &args.format, args.force),
         Command::Completions(args) => {
             manual::completions(args.shell);
             Ok(ExitCode::SUCCESS)
@@ -70,11 +88,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Man(args) => manual::man(args.out.as_deref()).map(|()| ExitCode::SUCCESS),
         Command::Recover(args) => match (&args.host, &args.scenario) {
             (Some(host), Some(file)) => host::recover(&scenario::Scenario::load(file)?, host),
-            _ => fault::watchdog::recover(args.journal.as_deref()),
+            _ => fault::watchdog::recover(args.journal.as_deref(), &target::run_dir::Cleaner),
         },
         Command::Watchdog(args) => match (args.journal, args.run_dir, args.hold) {
             (None, None, Some(spec)) => fault::holder::serve(&spec).map(|()| ExitCode::SUCCESS),
-            (journal, run_dir, None) => fault::watchdog::serve(journal.as_deref(), run_dir.as_deref()),
+            (journal, run_dir, None) => {
+                fault::watchdog::serve(journal.as_deref(), run_dir.as_deref(), &target::run_dir::Cleaner)
+            }
             _ => anyhow::bail!("watchdog takes --journal and/or --run-dir, or --hold"),
         },
         Command::Agent(args) => agent::main(args),

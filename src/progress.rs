@@ -85,7 +85,7 @@ fn status_line(phase: &str, s: &SecondRecord) -> String {
     let (count, errors) = s.endpoints.iter().fold((0, 0), |(c, e), x| (c + x.count, e + x.errors));
     let mut latency = Hist::coarse();
     for e in &s.endpoints {
-        latency.add(&e.latency.expand(2));
+        latency.add(&e.latency.expand());
     }
     let err = if count == 0 { 0.0 } else { errors as f64 * 100.0 / count as f64 };
     let p95 = latency.quantile(0.95).map_or_else(|| "-".into(), |v| format!("{:.1}ms", v as f64 / 1000.0));

@@ -1,8 +1,9 @@
 //! `expired_token`: a share of the load's requests carries an expired or wrongly signed JWT (runbook Incident 4,
 //! scenario A: intermittent 401s are P2, all of them P1).
 //!
-//! The fault acts on the harness's own load, not on the target: it sets the run's [`AuthFault`] handle, which both
-//! engines consult per request (which requests go bad is deterministic, see [`AuthFault`]). So it touches no file,
+//! The fault acts on the harness's own load, not on the target: it spoils the run's [`LoadTokens`], which the load
+//! implements on the handle both engines consult per request (which requests go bad is deterministic, see the
+//! load's `AuthFault`). So it touches no file,
 //! port or process, and nothing outlives the run: the only undo is "clear the handle", which the live rollback does
 //! and which a journal replay after a crash need not do (the handle died with the process).
 //!
@@ -16,8 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 use super::settings::{CheckSettings, Issues, SettingsContext};
-use super::{Fault, FaultContext, FaultErrorKind, Intent, Undo};
-use crate::load::AuthFault;
+use super::{Fault, FaultContext, FaultErrorKind, Intent, LoadTokens, Undo};
 use spacetime_sim::auth::mint;
 
 /// `[fault.expired_token]`.
@@ -50,7 +50,7 @@ fn every() -> f64 {
 const EXPIRED_AGO: Duration = Duration::from_secs(3600);
 
 impl ExpiredTokenSpec {
-    fn check<'c>(&self, ctx: &'c FaultContext) -> Result<&'c AuthFault, FaultErrorKind> {
+    fn check<'c>(&self, ctx: &'c FaultContext) -> Result<&'c dyn LoadTokens, FaultErrorKind> {
         let share = self.share;
         if !(share > 0.0 && share <= 1.0) {
             return Err(FaultErrorKind::Refused {
@@ -61,7 +61,7 @@ impl ExpiredTokenSpec {
         if self.mode == BadTokenMode::Expired && ctx.jwt_secret.is_none() {
             return Err(no_secret());
         }
-        ctx.auth.as_ref().ok_or_else(|| FaultErrorKind::Refused {
+        ctx.auth.as_deref().ok_or_else(|| FaultErrorKind::Refused {
             what: "expired_token spoils the run's own load, and this run has none".into(),
             fix: "use it inside `spacetime-drill run`".into(),
         })
@@ -126,26 +126,44 @@ impl Fault for ExpiredTokenSpec {
         let auth = self.check(ctx)?;
         let token = self.token(ctx)?;
         intent.record(Undo::ClearAuthFault)?;
-        auth.set(self.share, &token)
-            .map_err(|e| FaultErrorKind::Refused { what: e.to_string(), fix: "check [fault.expired_token]".into() })?;
+        auth.spoil(self.share, &token)
+            .map_err(|what| FaultErrorKind::Refused { what, fix: "check [fault.expired_token]".into() })?;
         Ok(self.describe().replacen("expired_token: ", "", 1))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use parking_lot::Mutex;
+
     use super::*;
     use crate::fault::Allow;
     use crate::fault::testutil::ctx;
     use crate::secret::Secret;
 
-    /// The spec, a run's context holding the load's handle (and the secret when given), and the handle.
-    fn fault(share: f64, mode: BadTokenMode, secret: Option<&str>) -> (ExpiredTokenSpec, FaultContext, AuthFault) {
-        let auth = AuthFault::default();
+    /// The load's side, as the fault sees it: what it was last told to spoil (the load's own tests cover the rest).
+    #[derive(Default)]
+    struct Tokens(Mutex<Option<(f64, String)>>);
+
+    impl LoadTokens for Tokens {
+        fn spoil(&self, share: f64, token: &str) -> Result<(), String> {
+            *self.0.lock() = Some((share, token.to_owned()));
+            Ok(())
+        }
+        fn restore(&self) {
+            *self.0.lock() = None;
+        }
+    }
+
+    /// The spec, a run's context holding the load's tokens (and the secret when given), and the tokens.
+    fn fault(share: f64, mode: BadTokenMode, secret: Option<&str>) -> (ExpiredTokenSpec, FaultContext, Arc<Tokens>) {
+        let tokens = Arc::new(Tokens::default());
         let mut c = ctx(Allow::default());
-        c.auth = Some(auth.clone());
+        c.auth = Some(tokens.clone());
         c.jwt_secret = secret.map(Secret::new);
-        (ExpiredTokenSpec { share, mode }, c, auth)
+        (ExpiredTokenSpec { share, mode }, c, tokens)
     }
 
     #[test]
@@ -174,15 +192,15 @@ mod tests {
 
     #[test]
     fn inject_spoils_tokens_and_its_undo_clears_them() {
-        let (f, c, auth) = fault(1.0, BadTokenMode::Expired, Some("s3cret"));
+        let (f, c, tokens) = fault(1.0, BadTokenMode::Expired, Some("s3cret"));
         let mut undo = Vec::new();
         f.inject(&c, &mut undo).unwrap();
-        assert!(auth.is_held());
-        let header = auth.pick().unwrap();
-        let token = header.to_str().unwrap().strip_prefix("Bearer ").unwrap().to_owned();
+        let (share, token) = tokens.0.lock().clone().unwrap();
+        assert_eq!(share, 1.0);
+        assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
         assert!(!f.describe().contains(&token), "the token is never shown");
         assert_eq!(undo, [Undo::ClearAuthFault]);
         undo[0].rollback(Some(&c)).unwrap();
-        assert!(!auth.is_held() && auth.pick().is_none());
+        assert!(tokens.0.lock().is_none());
     }
 }

@@ -19,6 +19,7 @@ pub mod exec;
 pub mod expired_token;
 pub mod frame_work;
 pub mod holder;
+pub mod hooks;
 pub mod journal;
 pub mod key_rotation;
 pub mod kill_process;
@@ -43,6 +44,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use hooks::{LoadTokens, RunDirs};
 pub use journal::{Journal, JournalError, ensure_clean};
 pub use network::ProxyHandle;
 pub use runner::{FaultEvent, FaultEventKind, Injector, RollbackGuard};
@@ -186,7 +188,7 @@ pub struct FaultContext {
     /// The proxy the run routes the target's traffic through, when the scenario has a `network` fault.
     pub proxy: Option<ProxyHandle>,
     /// The run's own load: `expired_token` spoils a share of its tokens.
-    pub auth: Option<crate::load::AuthFault>,
+    pub auth: Option<Arc<dyn LoadTokens>>,
     /// The target's JWT signing secret, when the run knows it (the embedded simulator's): an `expired` token must
     /// fail on `exp`, not on its signature.
     pub jwt_secret: Option<crate::secret::Secret>,

@@ -3,8 +3,9 @@
 //! on error, drop, panic or signal. Every injection, rollback and failure becomes a [`FaultEvent`].
 //!
 //! The TTL runs on its own OS thread, not on the run's async timeline, so a stalled timeline cannot hold a fault past
-//! its window. All state sits behind one mutex, so `rollback_all` may be called from any thread (the Ctrl-C handler)
-//! and a second call finds nothing left to do.
+//! its window. All state sits behind one mutex, so `rollback_all` may be called from any thread (the run's blocking
+//! pool, a [`RollbackGuard`] dropped while unwinding) and a second call finds nothing left to do. Ctrl-C and SIGTERM
+//! do not call it themselves: they cancel the run, whose timeline then rolls back.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Weak};

@@ -180,7 +180,7 @@ impl Undo {
             },
             Undo::ClearAuthFault => match live.and_then(|c| c.auth.as_ref()) {
                 Some(auth) => {
-                    auth.clear();
+                    auth.restore();
                     Ok("the load sends good tokens again".into())
                 }
                 None => Ok("nothing to do: the bad tokens ended with their run".into()),

@@ -6,9 +6,9 @@
 //! clean run writes `disarm` first. The watchdog lives in its own session, so a signal to the run's process group
 //! (Ctrl-C in a terminal, a CI runner killing the job's group, even SIGKILL) does not take it down with the run.
 //!
-//! Besides the journal, a watchdog may guard a run directory ([`crate::target::run_dir`]): the embedded simulator's
-//! tmpfs and every temp file of the run (the JWT secret among them) live there, and the watchdog unmounts and
-//! removes it, so a SIGKILL leaves nothing in /tmp or in /proc/mounts either.
+//! Besides the journal, a watchdog may guard a run directory (the target's, cleaned through [`RunDirs`]): the
+//! embedded simulator's tmpfs and every temp file of the run (the JWT secret among them) live there, and the watchdog
+//! unmounts and removes it, so a SIGKILL leaves nothing in /tmp or in /proc/mounts either.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use super::RunDirs;
 use super::journal::{self, Journal, Replay};
 
 const DISARM: &str = "disarm";
@@ -83,8 +84,8 @@ impl Watchdog {
     }
 }
 
-/// The watchdog process: `spacetime-drill watchdog [--journal PATH] [--run-dir DIR]`.
-pub fn serve(journal: Option<&Path>, run_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
+/// The watchdog process: `spacetime-drill watchdog [--journal PATH] [--run-dir DIR]`; `dirs` cleans the run directory.
+pub fn serve(journal: Option<&Path>, run_dir: Option<&Path>, dirs: &dyn RunDirs) -> anyhow::Result<ExitCode> {
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{READY}")?;
@@ -107,14 +108,15 @@ pub fn serve(journal: Option<&Path>, run_dir: Option<&Path>) -> anyhow::Result<E
         }
     }
     if let Some(dir) = run_dir {
-        crate::target::run_dir::clean(dir)?;
+        dirs.clean(dir)?;
     }
     Ok(code)
 }
 
-/// `spacetime-drill recover`: replay what an interrupted run left in the journal.
-pub fn recover(flag: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let cleaned = crate::target::run_dir::clean_leftovers();
+/// `spacetime-drill recover`: replay what an interrupted run left in the journal, after removing the run directories
+/// (`dirs`) of runs that no longer exist.
+pub fn recover(flag: Option<&Path>, dirs: &dyn RunDirs) -> anyhow::Result<ExitCode> {
+    let cleaned = dirs.clean_leftovers();
     if cleaned > 0 {
         println!("recover: removed {cleaned} run director(ies) (and their simulator filesystems) left by killed runs");
     }

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::finding::{Cmp, Evidence, Finding};
 use super::input::QueryCheck;
-use super::profile::Profile;
 use super::rules;
 use super::stats::{self, Stats, pct, quantile};
+use crate::runbook::Profile;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -49,7 +49,7 @@ impl Check {
 /// - `error_rate_pct`: Incident 2 step 1 "Expected: < 0.01 (1%)" — every request, unanswered ones included;
 /// - `p95_ms`: Incident 3 step 2 "Expected: < 0.2 (200ms)";
 /// - `status_avg_ms`: Incident 3 step 1 "Expected: < 100ms", from the `/status` probes;
-/// - `fps_p5`, `fps_median`: Incident 3 step 4 "FPS stable at 90" (see [`Profile::fps_p5_min`]);
+/// - `fps_p5`, `fps_median`: Incident 3 step 4 "FPS stable at 90" (see [`Profile::fps_p5`]);
 /// - `overall_ready_pct`: Incidents 1, 4, 7 "jq .overall_ready ... Expected: true" — on every probe;
 /// - `disk_pct`: Incident 7 step 1 "Expected: < 80% used", the highest reading;
 /// - `memory_growth_mb_per_min`: Incident 6 step 1 "Memory should be stable" — fails only when the leak rule fires;

@@ -1,51 +1,17 @@
 //! A scenario's `[expect]` checked against a verdict: did the drill see what it was meant to, and recover in time.
 //!
-//! The scenario's strings are parsed once into an [`Expectation`] (so a typo is a harness error, exit 2, found
-//! before the run), and [`check`] is then pure: one named result per stated expectation.
+//! The scenario's strings are parsed once, as it is read, into the runbook's words ([`Expect`], [`Expected`]), so a
+//! typo is a harness error (exit 2) found before the run; [`check`] is then pure: one named result per stated
+//! expectation.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::Expect;
+use crate::runbook::Expect;
 
 use super::Verdict;
-use super::finding::{Incident, UnknownIncident};
-
-/// What a run must show: `healthy`, a runbook incident class, or `any` (observe only). Written as one string in a
-/// scenario.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum Expected {
-    /// A gate: no phase has an incident and every verification check passes. Also what a scenario without
-    /// `[expect]` is held to, as a CI gate would be.
-    Healthy,
-    Incident(Incident),
-    /// Observe only (a game day, an exploration): whatever the run shows is reported, nothing is gated.
-    Any,
-}
-
-impl TryFrom<String> for Expected {
-    type Error = UnknownIncident;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        match s.as_str() {
-            "healthy" => Ok(Self::Healthy),
-            "any" => Ok(Self::Any),
-            _ => s.parse().map(Self::Incident),
-        }
-    }
-}
-
-impl From<Expected> for String {
-    fn from(e: Expected) -> String {
-        match e {
-            Expected::Healthy => "healthy".into(),
-            Expected::Any => "any".into(),
-            Expected::Incident(i) => i.to_string(),
-        }
-    }
-}
+use crate::runbook::{Expected, Incident};
 
 /// One expectation, held or broken, with what was measured beside what was wanted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -1,110 +1,11 @@
-//! The verdict's vocabulary: the runbook's seven incident classes, its severities, and a finding with its evidence
-//! (the measured numbers beside the thresholds they broke).
+//! A finding and its evidence: the measured numbers beside the thresholds they broke, for one of the runbook's
+//! incidents ([`crate::runbook`]).
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// The runbook's "Common Incidents", in its order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Incident {
-    /// Incident 1: API Completely Unresponsive.
-    ApiUnresponsive,
-    /// Incident 2: High Error Rate.
-    HighErrorRate,
-    /// Incident 3: Slow Response Times.
-    SlowResponses,
-    /// Incident 4: Authentication Failures.
-    AuthFailures,
-    /// Incident 5: Scene Loading Failures.
-    SceneLoadFailures,
-    /// Incident 6: Memory Leak.
-    MemoryLeak,
-    /// Incident 7: Disk Space Exhaustion.
-    DiskExhaustion,
-}
-
-impl Incident {
-    pub const ALL: [Incident; 7] = [
-        Self::ApiUnresponsive,
-        Self::HighErrorRate,
-        Self::SlowResponses,
-        Self::AuthFailures,
-        Self::SceneLoadFailures,
-        Self::MemoryLeak,
-        Self::DiskExhaustion,
-    ];
-
-    /// The name scenarios and reports use.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::ApiUnresponsive => "api_unresponsive",
-            Self::HighErrorRate => "high_error_rate",
-            Self::SlowResponses => "slow_responses",
-            Self::AuthFailures => "auth_failures",
-            Self::SceneLoadFailures => "scene_load_failures",
-            Self::MemoryLeak => "memory_leak",
-            Self::DiskExhaustion => "disk_exhaustion",
-        }
-    }
-}
-
-impl fmt::Display for Incident {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown incident {0:?} (one of: healthy, any, {names}){hint}", names = Incident::ALL.map(Incident::name).join(", "),
-    hint = crate::scenario::closest(.0, Incident::ALL.map(Incident::name).into_iter().chain(["healthy", "any"]))
-        .map(|n| format!("; did you mean {n:?}?")).unwrap_or_default())]
-pub struct UnknownIncident(pub String);
-
-impl FromStr for Incident {
-    type Err = UnknownIncident;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|i| i.name() == s).ok_or_else(|| UnknownIncident(s.into()))
-    }
-}
-
-/// The runbook's severity levels. Ordered as the runbook lists them, so `P0 < P1`: the *smaller* is the *worse*.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
-pub enum Severity {
-    P0,
-    P1,
-    P2,
-    P3,
-    P4,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 5] = [Self::P0, Self::P1, Self::P2, Self::P3, Self::P4];
-
-    /// Strictly more severe than `other`.
-    pub fn is_worse_than(self, other: Severity) -> bool {
-        self < other
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{self:?}")
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown severity {0:?} (one of: P0, P1, P2, P3, P4)")]
-pub struct UnknownSeverity(pub String);
-
-impl FromStr for Severity {
-    type Err = UnknownSeverity;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|v| v.to_string().eq_ignore_ascii_case(s)).ok_or_else(|| UnknownSeverity(s.into()))
-    }
-}
+use crate::runbook::{Incident, Severity};
 
 /// How a measured value relates to its threshold in a rule or check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -1,16 +1,18 @@
 //! The judge's input: a plain-data view of one recorded run.
 //!
-//! Deliberately not the recorder's own types: the judge must stay a pure function of numbers, testable on hand-made
-//! runs, and free to outlive changes to how the recorder stores them. An adapter from [`crate::record::Record`] fills
-//! these in.
+//! Deliberately not the recorder's storage (live and compacted rows, gaps): the judge must stay a pure function of
+//! numbers, testable on hand-made runs, and free to outlive changes to how the recorder stores them. What is one
+//! measurement either way (a histogram, an outcome, a `/status` sample) is the recorder's own plain type. An adapter
+//! from [`crate::record::Record`] fills these in.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::finding::{Cmp, Incident};
-use crate::api::{Endpoint, ServiceState};
-use crate::record::{Hist, Outcome};
+use super::finding::Cmp;
+use crate::api::Endpoint;
+use crate::record::{Hist, Outcome, StatusSample};
+use crate::runbook::Incident;
 
 /// One recorded run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -73,7 +75,7 @@ pub struct Second {
     /// Usage of the target's disk, percent.
     pub disk_pct: Option<f64>,
     /// The `/status` probe taken in this second, if any.
-    pub status: Option<StatusProbe>,
+    pub status: Option<StatusSample>,
     /// Prometheus query answers in this second, by query name.
     #[serde(default)]
     pub queries: BTreeMap<String, f64>,
@@ -103,14 +105,4 @@ pub struct EndpointSecond {
     pub outcomes: [u64; Outcome::COUNT],
     /// Latency from the intended send time, µs, mergeable exactly with [`Hist::add`].
     pub latency: Hist,
-}
-
-/// What one `/status` probe saw.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StatusProbe {
-    pub reachable: bool,
-    pub latency_ms: f64,
-    pub overall_ready: Option<bool>,
-    pub dap: Option<ServiceState>,
-    pub lsp: Option<ServiceState>,
 }

@@ -13,7 +13,6 @@ mod finding;
 #[cfg(test)]
 mod fps_tests;
 mod input;
-mod profile;
 mod record;
 mod rules;
 mod stats;
@@ -26,12 +25,15 @@ mod timeline;
 use crate::record::{Event, EventKind};
 use serde::{Deserialize, Serialize};
 
+/// The runbook's words a verdict is given in, re-exported so a verdict's reader finds them beside it.
+pub use crate::runbook::{
+    Expected, Incident, Problem, Profile, Severity, Thresholds, UnknownIncident, UnknownSeverity, seconds,
+};
 pub use checks::{Check, CheckState};
-pub use expect::{CheckResult, Expected, check, expectations};
-pub use finding::{Cmp, Evidence, Finding, Incident, Severity, UnknownIncident, UnknownSeverity};
-pub use input::{EndpointSecond, FaultSpan, PhaseSpan, QueryCheck, Run, Second, StatusProbe};
-pub use profile::{Problem, Profile, Thresholds, seconds};
-pub use record::{fault_spans, judge_record, run_from_record};
+pub use expect::{CheckResult, check, expectations};
+pub use finding::{Cmp, Evidence, Finding};
+pub use input::{EndpointSecond, FaultSpan, PhaseSpan, QueryCheck, Run, Second};
+pub use record::{Criteria, fault_spans, judge_record, run_from_record};
 pub use timeline::{Detection, FaultVerdict, Recovery, Transition, WindowVerdict};
 
 use stats::Stats;

@@ -1,56 +1,47 @@
-//! The adapter from a recorded run ([`Record`]) to the judge's plain-data [`Run`]: the only place that knows both.
+//! The adapter from a recorded run ([`Record`]) to the judge's plain-data [`Run`], and [`judge_record`], the one way a
+//! record is judged.
 //!
-//! It keeps the judge pure (no recorder types, no `/proc`): the caller measures the memory limit, and the fault
-//! spans are read back from the event log, where the run wrote every injection and rollback with its time.
+//! It keeps the judge pure (no recorder storage, no `/proc`, no scenario file): the caller measures the memory limit
+//! and hands the [`Criteria`], and the fault spans are read back from the event log, where the run wrote every
+//! injection and rollback with its time.
 
 use crate::api::Endpoint;
 use crate::record::{Event, EventKind, Record, SecondRecord};
-use crate::scenario::{Probe, ScenarioFile};
+use crate::runbook::{Expect, Profile};
 
-use super::Cmp;
 use super::expect::{CheckResult, expectations};
-use super::input::{EndpointSecond, FaultSpan, PhaseSpan, QueryCheck, Run, Second, StatusProbe};
+use super::input::{EndpointSecond, FaultSpan, PhaseSpan, QueryCheck, Run, Second};
 use super::{Verdict, judge};
 
-/// Judge `record` with the scenario's `[thresholds]` and `[expect]` (without one, `healthy`), and add the verdict's
+/// What a record is judged by, as the judge needs it: the thresholds, the `[expect]` and the query checks. The
+/// scenario implements it (the judge sits below the scenario and never reads its file).
+pub trait Criteria {
+    /// `[thresholds]`, resolved over the runbook's defaults.
+    fn profile(&self) -> Profile;
+    /// `[expect]`; `None` judges the run as `healthy`.
+    fn expect(&self) -> Option<&Expect>;
+    /// The probe's queries that carry a threshold.
+    fn queries(&self) -> Vec<QueryCheck>;
+}
+
+/// Judge `record` by `criteria` (a scenario's `[thresholds]`, `[expect]` and queries), and add the verdict's
 /// detections, recoveries and severity changes to its event log, kept in time order. The one way a record is judged:
 /// `run` calls it on what it recorded, `merge` on the shards' records added up. `memory_limit_mb` is the host's
 /// memory for a local target.
 pub fn judge_record(
     record: &mut Record,
-    file: &ScenarioFile,
+    criteria: &dyn Criteria,
     memory_limit_mb: Option<f64>,
 ) -> (Verdict, Vec<CheckResult>) {
     let spans = fault_spans(&record.events);
     let mut run = run_from_record(record, &spans, memory_limit_mb);
-    run.queries = query_checks(&file.probe);
-    let verdict = judge(&run, &file.thresholds.resolve());
-    let expectations = expectations(file.expect.as_ref(), &verdict);
+    run.queries = criteria.queries();
+    let verdict = judge(&run, &criteria.profile());
+    let expectations = expectations(criteria.expect(), &verdict);
     record.events.extend(verdict.events());
     record.events.sort_by(|a, b| a.t.total_cmp(&b.t));
     (verdict, expectations)
 }
-
-/// The queries with a threshold, as the judge's checks (validate has checked the incident names).
-fn query_checks(probe: &Probe) -> Vec<QueryCheck> {
-    probe
-        .queries
-        .iter()
-        .filter_map(|(name, q)| {
-            let spec = q.spec();
-            let (cmp, threshold) = match (spec.below, spec.above) {
-                (Some(b), _) => (Cmp::Lt, b),
-                (None, Some(a)) => (Cmp::Gt, a),
-                (None, None) => return None,
-            };
-            let incident = spec.incident.and_then(|i| i.parse().ok());
-            Some(QueryCheck { name: name.clone(), cmp, threshold, incident })
-        })
-        .collect()
-}
-
-/// The per-second rows keep 2 significant digits (see `record::second`); expanding at that precision is exact.
-const SECOND_SIGFIG: u8 = 2;
 
 /// Build the judge's view of `record`. Only the phases the run reached are kept, and only the whole seconds inside
 /// them: the partial last second and samples taken while the run wound down would judge a sliver as if it were a
@@ -104,20 +95,14 @@ fn phase_at(phases: &[PhaseSpan], t: f64) -> usize {
 pub(super) fn second(row: &SecondRecord, phase: usize) -> Second {
     let mut s = Second::empty(row.t, phase);
     for (slot, e) in s.endpoints.iter_mut().zip(row.endpoints.iter().take(Endpoint::ALL.len())) {
-        *slot = EndpointSecond { outcomes: e.outcomes, latency: e.latency.expand(SECOND_SIGFIG) };
+        *slot = EndpointSecond { outcomes: e.outcomes, latency: e.latency.expand() };
     }
     s.fps_min = row.fps_min;
     s.fps_mean = row.fps_mean;
     s.memory_mb = row.memory_mb;
     s.disk_pct = row.disk_pct;
     s.queries = row.queries.clone();
-    s.status = row.status.as_ref().map(|p| StatusProbe {
-        reachable: p.reachable,
-        latency_ms: p.latency_ms,
-        overall_ready: p.overall_ready,
-        dap: p.dap,
-        lsp: p.lsp,
-    });
+    s.status = row.status.clone();
     s
 }
 

@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use crate::api::{Endpoint, ServiceState};
 use crate::record::{Hist, Outcome};
 
-use super::input::{Second, StatusProbe};
-use super::profile::Profile;
+use super::input::Second;
+use crate::record::StatusSample;
+use crate::runbook::Profile;
 
 /// Outcomes and latency of one endpoint over a span.
 #[derive(Debug, Clone, Default)]
@@ -45,7 +46,7 @@ pub struct ProbeAgg {
 }
 
 impl ProbeAgg {
-    fn add(&mut self, p: &StatusProbe) {
+    fn add(&mut self, p: &StatusSample) {
         self.probes += 1;
         if p.reachable {
             self.reachable += 1;

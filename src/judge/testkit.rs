@@ -4,9 +4,10 @@
 use crate::api::{Endpoint, ServiceState};
 use crate::record::Outcome;
 
-use super::input::{FaultSpan, PhaseSpan, Run, Second, StatusProbe};
-use super::profile::Profile;
+use super::input::{FaultSpan, PhaseSpan, Run, Second};
 use super::stats::{self, Stats};
+use crate::record::StatusSample;
+use crate::runbook::Profile;
 
 pub fn sec(t: u32) -> Second {
     Second::empty(t, 0)
@@ -68,7 +69,7 @@ impl SecondExt for Second {
 
     fn probe(mut self, reachable: bool, latency_ms: f64) -> Self {
         let connected = reachable.then_some(ServiceState::Connected);
-        self.status = Some(StatusProbe {
+        self.status = Some(StatusSample {
             reachable,
             latency_ms,
             overall_ready: reachable.then_some(true),

@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::checks::{self, Check};
-use super::finding::{Finding, Incident, Severity};
+use super::finding::Finding;
 use super::input::{FaultSpan, Run};
-use super::profile::{Profile, seconds};
 use super::rules;
 use super::stats::Stats;
+use crate::runbook::{Incident, Severity};
+use crate::runbook::{Profile, seconds};
 
 /// One window `[start_s, end_s)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -85,6 +85,17 @@ impl AuthFault {
     }
 }
 
+/// The fault module's view of this handle (`expired_token` spoils and restores through it).
+impl crate::fault::LoadTokens for AuthFault {
+    fn spoil(&self, share: f64, token: &str) -> Result<(), String> {
+        self.set(share, token).map_err(|e| e.to_string())
+    }
+
+    fn restore(&self) {
+        self.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! Load on the four endpoints: the open model (arrival rate, the default) and the closed model (goose users).
 //!
-//! Both engines take a [`LoadPlan`] (resolved once from the scenario), the run's [`Recorder`](crate::record::Recorder),
+//! Both engines take a [`LoadPlan`] (resolved once from the scenario), the run's [`Recorder`],
 //! the run's start instant and a cancellation token, and record every request as
 //! `(phase, endpoint, intended, sent, done, outcome)`. The timeline owns the phase clock (`Recorder::enter_phase`);
 //! the open model does not read it: it knows each request's intended time, so it files the request under the phase

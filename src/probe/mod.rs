@@ -71,7 +71,8 @@ impl ProbePlan {
     }
 }
 
-/// Counts for the report.
+/// Counts of one probing session, for tests and logs (a run keeps only whether its probes could run at all; what
+/// they saw is in the record).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ProbeSummary {
     pub ticks: u64,

@@ -1,12 +1,13 @@
 //! The run's event log: what happened when, in one ordered list that the reports draw timelines from.
 //!
 //! Times are seconds since the run started (the run's own monotonic clock), so a log never depends on the wall clock
-//! and two logs of one scenario line up. Later layers (faults, the verdict) add their own kinds here.
+//! and two logs of one scenario line up. Later layers (faults, the verdict) add their own kinds here; the verdict's are written in the runbook's words
+//! ([`crate::runbook`]), so the log needs nothing from the judge.
 
 use serde::{Deserialize, Serialize};
 
 use crate::api::{Endpoint, ServiceState};
-use crate::judge::{Incident, Severity};
+use crate::runbook::{Incident, Severity};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Event {

@@ -17,8 +17,6 @@ use crate::api::Endpoint;
 /// Seconds kept dense: covers the default 10 s request timeout plus the second being filled.
 pub const LIVE_SECONDS: usize = 12;
 
-const SIGFIG: u8 = 2;
-
 type Dense = Box<[Hist; Endpoint::ALL.len()]>;
 
 /// One endpoint in one second.
@@ -154,7 +152,7 @@ impl Seconds {
             dense[i].record(latency_us);
         } else {
             // The slow path: a straggler for a second already compacted.
-            let mut h = e.latency.expand(SIGFIG);
+            let mut h = e.latency.expand();
             h.record(latency_us);
             e.summarize(&h);
         }
@@ -197,7 +195,7 @@ impl Seconds {
 }
 
 fn new_dense() -> Dense {
-    Box::new(std::array::from_fn(|_| Hist::with_sigfig(SIGFIG)))
+    Box::new(std::array::from_fn(|_| Hist::coarse()))
 }
 
 #[cfg(test)]
@@ -220,7 +218,7 @@ mod tests {
         assert_eq!(rows.len(), 100);
         let e = &rows[3].endpoints[Endpoint::Status.index()];
         assert_eq!((e.count, e.errors), (51, 1));
-        assert_eq!(e.latency.expand(SIGFIG).len(), 51);
+        assert_eq!(e.latency.expand().len(), 51);
         assert!(e.p99_ms.unwrap() > 800.0);
         let live = &rows[99].endpoints[Endpoint::Status.index()];
         assert_eq!(live.count, 50);

@@ -1,7 +1,8 @@
 //! Shard reports merged exactly, then judged: the histograms add, the counters sum (checked, never wrapped), per-second
 //! rows line up by their second (shards share a start time via `run --start-at`), so the merged percentiles are those
-//! one machine recording every sample would have reported. The merged record is judged again by the same pure judge
-//! with the thresholds and `[expect]` the reports carry, and its outcome decided as a run's is.
+//! one machine recording every sample would have reported. The shards' own verdicts are dropped and the merged record
+//! is judged by the same pure judge, with the thresholds and `[expect]` the reports carry, and its outcome decided as
+//! a run's is.
 //!
 //! Only the shards of one drill merge: the same scenario (by hash), the same endpoints and histogram bounds, each
 //! shard once, none missing. Anything else is a [`MergeError`] that names the report, never a silent sum.
@@ -44,9 +45,6 @@ pub enum MergeError {
     #[error("report {index}: {what} overflows when added; the counts are corrupt")]
     Overflow { index: usize, what: String },
 }
-
-/// The per-second rows' precision (2 significant digits), as the recorder keeps them.
-const SECOND_SIGFIG: u8 = 2;
 
 /// Combine two optional readings with `f`, keeping whichever exists when only one does.
 fn either(a: Option<f64>, b: Option<f64>, f: fn(f64, f64) -> f64) -> Option<f64> {
@@ -105,7 +103,7 @@ impl Adder {
             self.count(&mut a.count, b.count, &what)?;
             self.count(&mut a.errors, b.errors, &what)?;
             self.counts(&mut a.outcomes, &b.outcomes, &what)?;
-            self.hist(h, &b.latency.expand(SECOND_SIGFIG), &what)?;
+            self.hist(h, &b.latency.expand(), &what)?;
         }
         into.rec.fps_min = either(into.rec.fps_min, s.fps_min, f64::min);
         if let Some(m) = s.fps_mean {
@@ -139,7 +137,7 @@ fn merge_seconds(reports: &[&Report]) -> Result<Vec<SecondRecord>, MergeError> {
                 let mut rec = s.clone();
                 rec.endpoints = vec![SecondEndpoint::default(); s.endpoints.len()];
                 (rec.fps_min, rec.fps_mean, rec.memory_mb, rec.disk_pct, rec.status) = (None, None, None, None, None);
-                Row { rec, hists: vec![Hist::with_sigfig(SECOND_SIGFIG); s.endpoints.len()], fps_readings: 0 }
+                Row { rec, hists: vec![Hist::coarse(); s.endpoints.len()], fps_readings: 0 }
             });
             Adder { index }.second(row, s)?;
         }
@@ -222,7 +220,7 @@ fn check_alike(reports: &[Report]) -> Result<(), MergeError> {
     check_shards(reports)
 }
 
-/// One event log from the shards': the verdict's own events are dropped (the merged record is judged again), and
+/// One event log from the shards': the verdicts' own events are dropped (the merged record gets its own), and
 /// the run's lifecycle (started, phases, ended), which every shard logs, is kept once.
 fn merge_events(reports: &[&Report]) -> Vec<crate::record::Event> {
     let mut events: Vec<_> = reports.iter().flat_map(|r| r.record.events.iter().cloned()).collect();

@@ -3,7 +3,7 @@
 //! `report.json` is the canonical form (versioned by [`SCHEMA_VERSION`], its schema committed as
 //! `reports/schema.json`); every other format is a function of a [`Report`], so a saved report can be re-rendered
 //! later and two renderers can never disagree about a number. [`render_all`] writes any set of [`Format`]s into a
-//! directory; [`compare`] gates a report against a baseline; [`merge`] adds up shard reports exactly.
+//! directory; [`compare()`] gates a report against a baseline; [`merge()`] adds up shard reports exactly.
 
 mod charts;
 mod command;

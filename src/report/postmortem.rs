@@ -68,7 +68,7 @@ fn impact(report: &Report, from: f64, to: f64) -> (u64, u64, Option<f64>) {
         for e in &s.endpoints {
             requests += e.count;
             errors += e.errors;
-            hist.add(&e.latency.expand(2));
+            hist.add(&e.latency.expand());
         }
     }
     (requests, errors, hist.quantile(0.95).map(|us| us as f64 / 1000.0))

@@ -211,7 +211,7 @@ fn context(
         service,
         sim,
         proxy: proxy.map(ProxyHandle::new),
-        auth: Some(load.clone()),
+        auth: Some(Arc::new(load.clone())),
         jwt_secret: target.embedded.as_ref().and_then(|e| e.jwt_secret.clone()),
     })
 }

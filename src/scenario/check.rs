@@ -245,7 +245,7 @@ fn check_prometheus(c: &mut Checker, at: &KeyPath, probe: &super::model::Probe) 
             c.check(v.is_finite(), &at, || format!("{v} is not a threshold; use a finite number"));
         }
         if let Some(i) = &spec.incident {
-            if let Err(e) = i.parse::<crate::judge::Incident>() {
+            if let Err(e) = i.parse::<crate::runbook::Incident>() {
                 c.fail(&at.key("incident"), e.to_string());
             }
             c.check(spec.below.is_some() || spec.above.is_some(), &at.key("incident"), || {

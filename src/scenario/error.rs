@@ -6,6 +6,9 @@
 use std::fmt;
 use std::path::PathBuf;
 
+/// The suggestion every "unknown name" message of a scenario ends with.
+pub use crate::input::{closest, did_you_mean};
+
 /// One problem in one scenario file.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{}{}: {message}", path.display(), At(*at))]
@@ -61,21 +64,6 @@ impl fmt::Display for At {
             None => Ok(()),
         }
     }
-}
-
-/// The candidate closest to a misspelt `name`, if one is close enough to be what the user meant.
-pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(&name.to_lowercase(), &c.to_lowercase()), c))
-        .filter(|&(d, c)| d <= (c.chars().count() / 3).max(1) || c.contains(name) || name.contains(c))
-        .min_by_key(|&(d, _)| d)
-        .map(|(_, c)| c)
-}
-
-/// `; did you mean "x"?` when a close candidate exists, else nothing.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    closest(name, candidates).map(|c| format!("; did you mean \"{c}\"?")).unwrap_or_default()
 }
 
 #[cfg(test)]

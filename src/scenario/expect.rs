@@ -1,42 +1,11 @@
-//! `[expect]`: what a drill must show, in the runbook's own words (incident classes and P0..P4).
-//!
-//! Closed enums rather than strings, so a typo (`"high_error"`) is a parse error with a line and the list of valid
-//! names, and the judge can match on them exhaustively.
+//! `[expect]` checked as a scenario is read (the table itself, [`Expect`], is the runbook's vocabulary), and what the
+//! judge reads of a scenario: its [`Criteria`].
 
-use std::time::Duration;
-
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-use crate::judge::{Expected, Severity};
+use crate::judge::{Cmp, Criteria, QueryCheck};
+use crate::runbook::{Expect, Expected, Profile};
 
 use super::check::Checker;
 use super::locate::KeyPath;
-
-/// What the run must show (judged by the runbook verdict).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Expect {
-    /// `healthy`, the runbook incident class the drill must produce, or `any` to observe without gating (exit 0
-    /// whatever the run shows). Without `[expect]` a run must be healthy.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub incident: Option<Expected>,
-    /// The severity the incident must reach (needs `incident`, not `healthy`).
-    #[serde(default)]
-    pub severity: Option<Severity>,
-    /// Nothing worse than this severity may be seen (a gate: `healthy` plus `worst = "P3"` tolerates minor findings).
-    #[serde(default)]
-    pub worst: Option<Severity>,
-    /// Longest time from a fault's injection to the first window showing the incident.
-    #[serde(default, with = "humantime_serde")]
-    #[schemars(with = "Option<String>")]
-    pub detect_within: Option<Duration>,
-    /// Longest time from a fault's rollback to healthy again.
-    #[serde(default, with = "humantime_serde")]
-    #[schemars(with = "Option<String>")]
-    pub recover_within: Option<Duration>,
-}
 
 pub(super) fn check(c: &mut Checker, at: &KeyPath, expect: &Expect, has_faults: bool) {
     if expect.incident == Some(Expected::Any) {
@@ -80,6 +49,34 @@ pub(super) fn check(c: &mut Checker, at: &KeyPath, expect: &Expect, has_faults: 
                 format!("{key} is measured from a fault, but there is no [[fault]]; remove it or add a fault")
             });
         }
+    }
+}
+
+impl Criteria for super::ScenarioFile {
+    fn profile(&self) -> Profile {
+        self.thresholds.resolve()
+    }
+
+    fn expect(&self) -> Option<&Expect> {
+        self.expect.as_ref()
+    }
+
+    /// The queries with a threshold, as the judge's checks (validate has checked the incident names).
+    fn queries(&self) -> Vec<QueryCheck> {
+        self.probe
+            .queries
+            .iter()
+            .filter_map(|(name, q)| {
+                let spec = q.spec();
+                let (cmp, threshold) = match (spec.below, spec.above) {
+                    (Some(b), _) => (Cmp::Lt, b),
+                    (None, Some(a)) => (Cmp::Gt, a),
+                    (None, None) => return None,
+                };
+                let incident = spec.incident.and_then(|i| i.parse().ok());
+                Some(QueryCheck { name: name.clone(), cmp, threshold, incident })
+            })
+            .collect()
     }
 }
 

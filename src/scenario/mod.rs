@@ -24,11 +24,11 @@ mod plan;
 
 use std::path::{Path, PathBuf};
 
-pub use crate::judge::Thresholds;
+pub use crate::runbook::Expect;
+pub use crate::runbook::Thresholds;
 pub use baseline::Tolerance;
 pub use command::{schema, validate_command};
 pub use error::{ErrorKind, LineCol, ScenarioError, closest};
-pub use expect::Expect;
 pub use fault::*;
 pub use host::{HostEntry, HostProbe};
 pub use model::*;

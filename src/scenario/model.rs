@@ -13,11 +13,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::baseline::Tolerance;
-use super::expect::Expect;
 use super::fault::FaultEntry;
 use super::limits;
 use crate::api::StateMapping;
-use crate::judge::Thresholds;
+use crate::runbook::{Expect, Thresholds};
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

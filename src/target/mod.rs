@@ -185,8 +185,9 @@ pub struct Embedded {
 /// The embedded simulator's signing secret, in [`Embedded::secrets`] (faults such as `key_rotation` default to it).
 pub const JWT_SECRET: &str = "jwt.secret";
 
-/// Long enough for any run; the secret dies with the run anyway.
-const TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Longer than the longest timeline a scenario may have, so the run's token never expires mid-run; the secret dies
+/// with the run anyway.
+const TOKEN_TTL: Duration = Duration::from_secs(crate::scenario::limits::MAX_TIMELINE.as_secs() + 3600);
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

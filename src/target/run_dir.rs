@@ -49,6 +49,20 @@ impl Drop for RunDir {
     }
 }
 
+/// The fault module's hook on run directories: the watchdog and `recover` clean through it (faults sit below the
+/// target and cannot name this module).
+pub struct Cleaner;
+
+impl crate::fault::RunDirs for Cleaner {
+    fn clean(&self, dir: &Path) -> anyhow::Result<()> {
+        clean(dir)
+    }
+
+    fn clean_leftovers(&self) -> usize {
+        clean_leftovers()
+    }
+}
+
 /// Unmount everything mounted under a run directory, deepest first, then remove it. Refuses any path that is not a
 /// run directory in the temp dir (the watchdog's `--run-dir` is a command-line argument).
 pub fn clean(dir: &Path) -> anyhow::Result<()> {

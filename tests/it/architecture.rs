@@ -14,13 +14,7 @@ use std::path::{Path, PathBuf};
 use syn::visit::Visit;
 
 /// (from, to, what removes it). Everything else must form a DAG.
-const KNOWN_BACK_EDGES: &[(&str, &str, &str)] = &[
-    ("record", "judge", "the verdict's events stay in the verdict; record holds measurements only"),
-    ("judge", "scenario", "the runbook vocabulary (profile, expectations) moves to a bottom module"),
-    ("fault", "load", "fault defines the auth-token hook as a trait that load implements"),
-    ("fault", "target", "fault defines the data-filesystem hook as a trait that target implements"),
-    ("report", "cli", "Format and Tolerance belong to report; cli only parses into them"),
-];
+const KNOWN_BACK_EDGES: &[(&str, &str, &str)] = &[];
 
 type Graph = BTreeMap<String, BTreeSet<String>>;
 

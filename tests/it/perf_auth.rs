@@ -62,7 +62,7 @@ async fn run_with_fault(mode: BadTokenMode, share: f64) -> Vec<(u64, u64)> {
     let fault = ExpiredTokenSpec { share, mode };
     let target = TargetHost { host: "127.0.0.1".into(), http_port: sim.ports.http };
     let ctx = FaultContext {
-        auth: Some(plan.auth_fault.clone()),
+        auth: Some(std::sync::Arc::new(plan.auth_fault.clone())),
         jwt_secret: Some(Secret::new("perf-auth-secret")),
         ..FaultContext::new(crate::support::EXE.into(), Allow::default(), target)
     };

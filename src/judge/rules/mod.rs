@@ -21,9 +21,10 @@
 use crate::api::Endpoint;
 use crate::record::Outcome;
 
-use super::finding::{Cmp, Evidence, Finding, Incident, Severity};
-use super::profile::Profile;
+use super::finding::{Cmp, Evidence, Finding};
 use super::stats::{self, EndpointAgg, Stats, pct, quantile, unanswered, us_to_ms};
+use crate::runbook::Profile;
+use crate::runbook::{Incident, Severity};
 
 #[cfg(test)]
 mod tests;

@@ -3,10 +3,11 @@
 use crate::api::{Endpoint, ServiceState};
 use crate::record::Outcome;
 
-use super::super::finding::{Finding, Incident, Severity};
-use super::super::profile::Profile;
+use super::super::finding::Finding;
 use super::super::testkit::{SecondExt, dead, healthy, sec, stats};
 use super::*;
+use crate::runbook::Profile;
+use crate::runbook::{Incident, Severity};
 
 fn judged(secs: &[crate::judge::Second]) -> Vec<(Incident, Severity)> {
     let s = stats(secs);

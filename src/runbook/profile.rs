@@ -11,7 +11,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::finding::Incident;
+use super::Incident;
 
 macro_rules! profile {
     ($( $(#[$meta:meta])* $name:ident: $ty:ty = $default:expr, $check:ident; )*) => {
