@@ -5,11 +5,11 @@ use std::process::Command;
 use super::sshd::Sshd;
 use super::{EXE, free_port};
 
-/// A two-second run holding one port on host `h`; returns (exit code, stderr, whether a report was written).
+/// A one-second run holding one port on host `h`; returns (exit code, stderr, whether a report was written).
 pub fn run_on(sshd: &Sshd, host: &str, port: u16) -> (Option<i32>, String, bool) {
     let dir = tempfile::tempdir().unwrap();
     let scenario = format!(
-        "[load]\nrate = 5\n[[phase]]\nname = \"p\"\nduration = \"2s\"\nfaults = [\"hold\"]\n\
+        "[load]\nrate = 5\n[[phase]]\nname = \"p\"\nduration = \"1s\"\nfaults = [\"hold\"]\n\
          [[fault]]\nname = \"hold\"\nhost = \"h\"\n[fault.port_conflict]\nport = {port}\n{host}\n"
     );
     let path = dir.path().join("s.toml");
