@@ -52,6 +52,8 @@ pub struct ProbePlan {
     pub cpu: bool,
     /// A command printing CPU use in percent. Preferred over `cpu` when both are given.
     pub cpu_command: Option<String>,
+    /// The `[[host]]` the command probes read on, named in their failures.
+    pub host: Option<String>,
     pub interval: Duration,
     /// Bound on each check of a tick.
     pub timeout: Duration,
@@ -71,6 +73,7 @@ impl ProbePlan {
             disk_command: None,
             cpu: false,
             cpu_command: None,
+            host: None,
             interval: Duration::from_secs(1),
             timeout: Duration::from_secs(1),
         }
@@ -111,9 +114,14 @@ pub async fn run_probes(plan: ProbePlan, rec: Recorder, cancel: CancellationToke
         (None, Some(path)) => Some(DiskSource::Path(path.clone())),
         (None, None) => None,
     };
-    let mut memory = memory_source.map(|s| Watched::new("memory", s));
-    let mut disk = disk_source.map(|s| Watched::new("disk", s));
-    let mut cpu = cpu_source.map(|s| Watched::new("cpu", s));
+    // A failure of a probe read on a `[[host]]` names the host, as its series in the report does.
+    let on = |name: &str, command: bool| match (&plan.host, command) {
+        (Some(host), true) => format!("{name} on host {host}"),
+        _ => name.to_owned(),
+    };
+    let mut memory = memory_source.map(|s| Watched::new(on("memory", matches!(s, MemorySource::Command(_))), s));
+    let mut disk = disk_source.map(|s| Watched::new(on("disk", matches!(s, DiskSource::Command(_))), s));
+    let mut cpu = cpu_source.map(|s| Watched::new(on("cpu", matches!(s, CpuSource::Command(_))), s));
     let mut changes = Changes::default();
     let mut summary = ProbeSummary::default();
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + plan.interval / 2, plan.interval);
@@ -284,13 +292,13 @@ impl Measure for DiskSource {
 /// A measurement plus whether it is currently failing, so a broken probe is one event per failure spell, not one
 /// per tick.
 struct Watched<S> {
-    name: &'static str,
+    name: String,
     source: S,
     failing: bool,
 }
 
 impl<S: Measure> Watched<S> {
-    fn new(name: &'static str, source: S) -> Self {
+    fn new(name: String, source: S) -> Self {
         Self { name, source, failing: false }
     }
 
@@ -307,7 +315,7 @@ impl<S: Measure> Watched<S> {
             Err(error) => {
                 if !std::mem::replace(&mut self.failing, true) {
                     tracing::warn!(probe = self.name, %error, "probe failing");
-                    rec.event(at, EventKind::ProbeFailed { probe: self.name.into(), error });
+                    rec.event(at, EventKind::ProbeFailed { probe: self.name.clone(), error });
                 }
                 None
             }
@@ -318,6 +326,27 @@ impl<S: Measure> Watched<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The local CPU probe follows the memory probe's process: a value from the first tick (a short window), deltas
+    /// between ticks after, and a clear failure for a target that is not on this machine.
+    #[tokio::test]
+    async fn the_local_cpu_probe_reads_the_targets_process_from_its_first_tick() {
+        use std::os::unix::process::CommandExt;
+        let spawn = |script: &str| std::process::Command::new("sh").args(["-c", script]).process_group(0).spawn();
+        let mut busy = spawn("while :; do :; done").unwrap();
+        let mut cpu = CpuSource::Local { process: Some(MemorySource::Pid(busy.id())), meter: None };
+        let first = cpu.read(Duration::from_secs(1)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let second = cpu.read(Duration::from_secs(1)).await;
+        let _ = busy.kill();
+        let _ = busy.wait();
+        assert!(
+            first.as_ref().is_ok_and(|p| *p > 10.0) && second.as_ref().is_ok_and(|p| *p > 10.0),
+            "{first:?} {second:?}"
+        );
+        let mut remote = CpuSource::Local { process: None, meter: None };
+        assert!(remote.read(Duration::from_secs(1)).await.unwrap_err().contains("not on this machine"));
+    }
 
     #[test]
     fn loopback_urls_are_local() {

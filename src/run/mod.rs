@@ -211,6 +211,7 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
         probes.memory_command = probes.memory_command.or(on.memory);
         probes.disk_command = probes.disk_command.or(on.disk);
         probes.cpu_command = on.cpu;
+        probes.host = Some(on.host);
     }
     let (prec, pcancel) = (rec.clone(), stop_watching.clone());
     watchers.spawn(async move {
