@@ -40,7 +40,7 @@ fn interrupted(sshd: &Sshd, dir: &std::path::Path, cut: Cut) -> Duration {
     let (port, host_journal, journal) = (free_port(), dir.join("host.jsonl"), dir.join("harness.jsonl"));
     let allow = format!("lease = \"{}s\"\n[host.allow]\nports = [{port}]", LEASE.as_secs());
     let scenario = format!(
-        "[load]\nrate = 5\n[[phase]]\nname = \"p\"\nduration = \"6s\"\nfaults = [\"hold\"]\n[[fault]]\n\
+        "[load]\nrate = 5\n[[phase]]\nname = \"p\"\nduration = \"4s\"\nfaults = [\"hold\"]\n[[fault]]\n\
          name = \"hold\"\nhost = \"h\"\n[fault.port_conflict]\nport = {port}\n{}",
         sshd.host_entry("h", &host_journal, &allow)
     );

