@@ -111,8 +111,8 @@ fn a_disk_filled_on_the_host_is_a_disk_exhaustion_judged_by_the_hosts_probe() {
     );
     let scenario = format!(
         "[target]\nurl = \"http://127.0.0.1:{http}\"\n[load]\nrate = 50\n[[phase]]\nname = \"baseline\"\n\
-         duration = \"2s\"\n[[phase]]\nname = \"at-96\"\nduration = \"4s\"\nfaults = [\"fill\"]\n[[phase]]\n\
-         name = \"recovery\"\nduration = \"3s\"\n[[fault]]\nname = \"fill\"\nhost = \"h\"\n[fault.disk_fill]\n\
+         duration = \"3s\"\n[[phase]]\nname = \"at-96\"\nduration = \"6s\"\nfaults = [\"fill\"]\n[[phase]]\n\
+         name = \"recovery\"\nduration = \"4s\"\n[[fault]]\nname = \"fill\"\nhost = \"h\"\n[fault.disk_fill]\n\
          path = \"{d}\"\npercent = 96\n[expect]\nincident = \"disk_exhaustion\"\nseverity = \"P1\"\n\
          detect_within = \"6s\"\n{host}",
         http = sim.ports.http,
