@@ -109,11 +109,11 @@ fn the_agent_refuses_what_its_allow_list_does_not_name_whatever_the_harness_asks
 fn the_agent_runs_no_command_its_allow_list_does_not_name() {
     let dir = tempfile::tempdir().unwrap();
     let (ran, fine) = (dir.path().join("ran"), dir.path().join("fine"));
-    let allowed = format!("touch {}", fine.display());
+    let (allowed, undo) = (format!("touch {}", fine.display()), format!("rm -f {}", fine.display()));
     let sneaky = format!("touch {}", ran.display());
     let mut agent = Agent::start(&dir.path().join("j.jsonl"), &[]);
-    let hello =
-        agent.ask(json!({"op": "hello", "version": 1, "allow": {"commands": [allowed], "ports": [free_port()]}}));
+    let allow = json!({"commands": [allowed, undo], "ports": [free_port()]});
+    let hello = agent.ask(json!({"op": "hello", "version": 1, "allow": allow}));
     assert_eq!(hello["ok"], true, "{hello}");
     let preflight = |name: &str, spec: Value| json!({"op": "preflight", "name": name, "spec": spec, "ttl_ms": 60000});
     let crafted = [
@@ -131,10 +131,12 @@ fn the_agent_runs_no_command_its_allow_list_does_not_name() {
         assert!(detail.contains("[host.allow] commands"), "the fix is named: {detail}");
     }
     assert!(!ran.exists(), "no refused command ran");
-    // The list's own command does run: the refusals are the list's, not an agent that runs nothing.
-    assert_eq!(agent.ask(preflight("ok", json!({"service": {"stop": allowed, "start": allowed}})))["ok"], true);
+    // The list's own commands do run: the refusals are the list's, not an agent that runs nothing.
+    assert_eq!(agent.ask(preflight("ok", json!({"service": {"stop": allowed, "start": undo}})))["ok"], true);
     assert_eq!(agent.ask(json!({"op": "inject", "name": "ok"}))["ok"], true);
     assert!(fine.exists() && !ran.exists());
+    assert_eq!(agent.ask(json!({"op": "bye"}))["ok"], true);
+    assert!(agent.exited(Duration::from_secs(5)).is_some() && !fine.exists(), "rolled back at bye");
 }
 
 /// `kill_process` by systemd unit, with a fake `systemctl` first on the agent's PATH (the container has no systemd)
