@@ -285,7 +285,8 @@ fn probe_once(what: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// How long a CPU probe watches: short enough for a one-second probe interval over SSH, long enough for 20 ticks a core.
+/// How long a CPU probe watches: short enough for a one-second probe interval over SSH, long enough for 20 ticks
+/// a core.
 const CPU_WINDOW: Duration = Duration::from_millis(200);
 
 /// The one process a probe selects.

@@ -1,6 +1,6 @@
-//! `kill_process`: signal one process found by listening port, PID file, exact name or systemd unit: KILL or TERM (a crash,
-//! optionally brought back at rollback), or STOP (a hang, continued at rollback). Runbook Incident 1 scenario A (the
-//! crashed API) and Incident 2 scenario C (the killed DAP).
+//! `kill_process`: signal one process found by listening port, PID file, exact name or systemd unit: KILL or TERM
+//! (a crash, optionally brought back at rollback), or STOP (a hang, continued at rollback). Runbook Incident 1
+//! scenario A (the crashed API) and Incident 2 scenario C (the killed DAP).
 
 use std::path::PathBuf;
 

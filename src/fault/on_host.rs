@@ -58,7 +58,8 @@ pub fn host_refusal(kind: &str) -> Option<&'static str> {
 }
 
 /// The shell commands a fault runs where it acts (at injection or rollback), each with the settings key that gives
-/// it: what a host's `[host.allow] commands` must name, since the agent runs them as root on someone's server.
+/// it: what a host's `[host.allow] commands` must name, since the agent runs them (often through sudo) on a server
+/// whose owner must be able to say exactly what a drill may do there.
 pub fn commands(spec: &FaultSpec) -> Vec<(&'static str, &str)> {
     match spec {
         FaultSpec::Service(s) => vec![("stop", s.stop.as_str()), ("start", s.start.as_str())],
