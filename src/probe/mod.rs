@@ -211,10 +211,7 @@ impl Measure for MemorySource {
         match self {
             Self::Command(cmd) => command::number(cmd, timeout).await,
             Self::Pid(pid) => resident_mb(*pid).map_err(|e| format!("process {pid}: {e}")),
-            Self::Port { pid, .. } => {
-                if let Some(mb) = pid.and_then(|p| resident_mb(p).ok()) {
-                    return Ok(mb);
-                }
+            Self::Port { .. } => {
                 let p = self.pid().await?;
                 resident_mb(p).map_err(|e| format!("process {p}: {e}"))
             }
@@ -223,14 +220,14 @@ impl Measure for MemorySource {
 }
 
 impl MemorySource {
-    /// The local process measured, looked up again by its port when the cached one is gone (the target may have
-    /// been restarted).
+    /// The local process measured, looked up again by its port when the cached one is gone or a zombie (no resident
+    /// memory): the target may have been restarted.
     async fn pid(&mut self) -> Result<u32, String> {
         match self {
             Self::Command(_) => Err("the target's process is not on this machine".into()),
             Self::Pid(pid) => Ok(*pid),
             Self::Port { port, pid } => {
-                if let Some(p) = pid.filter(|p| std::path::Path::new(&format!("/proc/{p}")).exists()) {
+                if let Some(p) = pid.filter(|p| resident_mb(*p).is_ok()) {
                     return Ok(p);
                 }
                 let port = *port;
