@@ -24,7 +24,8 @@ use crate::cli::AgentArgs;
 use crate::fault::runner::Planned;
 use crate::fault::watchdog::Watchdog;
 use crate::fault::{Allow, FaultContext, FaultEventKind, Injector, Journal, TargetHost, journal, on_host};
-use protocol::{HostAllow, Probe, Reply, Request, VERSION};
+use crate::probe::host;
+use protocol::{CpuOf, HostAllow, Probe, Reply, Request, VERSION};
 
 /// What wakes the agent's loop.
 enum Wake {
@@ -64,7 +65,15 @@ pub fn main(args: AgentArgs) -> anyhow::Result<ExitCode> {
         }
         let _ = tx.send(Wake::Eof);
     });
-    let mut agent = Agent { exe, journal: Some(journal), ctx: None, planned: Vec::new(), injector: None, args };
+    let mut agent = Agent {
+        exe,
+        journal: Some(journal),
+        ctx: None,
+        commands: Vec::new(),
+        planned: Vec::new(),
+        injector: None,
+        args,
+    };
     let why = loop {
         match rx.recv_timeout(agent.args.lease) {
             Ok(Wake::Line(line)) => match agent.handle(&line) {
@@ -126,6 +135,8 @@ struct Agent {
     journal: Option<Journal>,
     /// Set by `hello`, with the allow-list fixed for the session.
     ctx: Option<FaultContext>,
+    /// The commands `hello`'s allow-list names: all that faults may run here.
+    commands: Vec<String>,
     planned: Vec<Planned>,
     injector: Option<Injector>,
     args: AgentArgs,
@@ -162,7 +173,14 @@ impl Agent {
         if self.ctx.is_some() {
             return Step::Reply(Reply::err("hello was already said; the allow-list is fixed for the session"));
         }
-        let allow = Allow { paths: allow.paths, ports: allow.ports, processes: allow.processes, pids: Vec::new() };
+        self.commands = allow.commands;
+        let allow = Allow {
+            paths: allow.paths,
+            ports: allow.ports,
+            processes: allow.processes,
+            pids: Vec::new(),
+            units: allow.units,
+        };
         let target = TargetHost { host: "127.0.0.1".into(), http_port: 0 };
         self.ctx = Some(FaultContext::new(self.exe.clone(), allow, target));
         let version = env!("CARGO_PKG_VERSION");
@@ -175,6 +193,12 @@ impl Agent {
         }
         if self.injector.is_some() || self.planned.iter().any(|p| p.name == name) {
             return Reply::err(format!("refused: `{name}` comes after the first injection or twice"));
+        }
+        if let Some((key, cmd)) = on_host::unlisted_command(&spec, &self.commands) {
+            return Reply::err(format!(
+                "refused: `{name}` would run `{cmd}` ({key}), which this host's allow-list does not name; fix: add \
+                 the exact command to the host's [host.allow] commands"
+            ));
         }
         let fault = spec.build();
         if let Err(e) = fault.preflight(self.ctx.as_ref().expect("hello")) {
@@ -235,11 +259,25 @@ fn outcome(injector: &Injector, result: Result<(), String>) -> Reply {
 
 /// `agent --probe WHAT`: one measurement on stdout, what the run's probe commands read over SSH.
 fn probe_once(what: &str) -> anyhow::Result<ExitCode> {
+    let process = |what: &str| match what.split_once(':') {
+        Some(("port", p)) => p.parse().ok().map(CpuOf::Port),
+        Some(("process", name)) => Some(CpuOf::Process(name.into())),
+        Some(("unit", unit)) => Some(CpuOf::Unit(unit.into())),
+        _ => None,
+    };
     let probe = match what.split_once(':') {
-        Some(("port", p)) => Probe::PortRss(p.parse().context("port:PORT")?),
-        Some(("process", name)) => Probe::ProcessRss(name.into()),
-        Some(("disk", path)) => Probe::DiskUsed(path.into()),
-        _ => anyhow::bail!("--probe {what}: give port:PORT, process:NAME or disk:PATH"),
+        _ if what == "cpu" => Some(Probe::Cpu(CpuOf::Host)),
+        Some(("cpu", of)) => process(of).map(Probe::Cpu),
+        Some(("disk", path)) => Some(Probe::DiskUsed(path.into())),
+        Some(("port", p)) => p.parse().ok().map(Probe::PortRss),
+        Some(("process", name)) => Some(Probe::ProcessRss(name.into())),
+        Some(("unit", unit)) => Some(Probe::UnitRss(unit.into())),
+        _ => None,
+    };
+    let Some(probe) = probe else {
+        anyhow::bail!(
+            "--probe {what}: give port:PORT, process:NAME, unit:UNIT, disk:PATH, cpu, or cpu:port:PORT (etc.)"
+        )
     };
     let reply = probe_reply(&probe);
     anyhow::ensure!(reply.ok, "{}", reply.detail);
@@ -247,18 +285,39 @@ fn probe_once(what: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn probe_reply(probe: &Probe) -> Reply {
-    let value = match probe {
-        Probe::ProcessRss(name) => match crate::fault::procfs::pids_named(name)[..] {
-            [pid] => crate::probe::host::resident_mb(pid).map_err(|e| e.to_string()),
+/// How long a CPU probe watches: short enough for a one-second probe interval over SSH, long enough for 20 ticks
+/// a core.
+const CPU_WINDOW: Duration = Duration::from_millis(200);
+
+/// The one process a probe selects.
+fn pid_of(of: &CpuOf) -> Result<u32, String> {
+    match of {
+        CpuOf::Process(name) => match crate::fault::procfs::pids_named(name)[..] {
+            [pid] => Ok(pid),
             ref pids => Err(format!("{} processes are named `{name}`; name exactly one", pids.len())),
         },
-        Probe::PortRss(port) => match crate::probe::host::pid_listening_on(*port) {
-            Ok(Some(pid)) => crate::probe::host::resident_mb(pid).map_err(|e| e.to_string()),
+        CpuOf::Port(port) => match host::pid_listening_on(*port) {
+            Ok(Some(pid)) => Ok(pid),
             Ok(None) => Err(format!("nothing listens on port {port}")),
             Err(e) => Err(e.to_string()),
         },
-        Probe::DiskUsed(path) => crate::probe::host::disk_used_pct(path).map_err(|e| e.to_string()),
+        CpuOf::Unit(unit) => crate::fault::kill_process::unit_main_pid(unit)?
+            .ok_or_else(|| format!("unit `{unit}` is absent or not running")),
+        CpuOf::Host => Err("the host is not one process".into()),
+    }
+}
+
+fn probe_reply(probe: &Probe) -> Reply {
+    let rss = |of: CpuOf| pid_of(&of).and_then(|pid| host::resident_mb(pid).map_err(|e| e.to_string()));
+    let value = match probe {
+        Probe::ProcessRss(name) => rss(CpuOf::Process(name.clone())),
+        Probe::PortRss(port) => rss(CpuOf::Port(*port)),
+        Probe::UnitRss(unit) => rss(CpuOf::Unit(unit.clone())),
+        Probe::DiskUsed(path) => host::disk_used_pct(path).map_err(|e| e.to_string()),
+        Probe::Cpu(CpuOf::Host) => host::cpu_pct_over(host::CpuOf::Host, CPU_WINDOW).map_err(|e| e.to_string()),
+        Probe::Cpu(of) => pid_of(of).and_then(|pid| {
+            host::cpu_pct_over(host::CpuOf::Process(pid), CPU_WINDOW).map_err(|e| format!("process {pid}: {e}"))
+        }),
     };
     match value {
         Ok(v) => Reply { ok: true, detail: String::new(), value: Some(v) },

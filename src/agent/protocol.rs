@@ -51,12 +51,27 @@ pub use crate::scenario::Allow as HostAllow;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Probe {
-    /// Resident memory (bytes) of the one process with this exact name.
+    /// Resident memory (MiB) of the one process with this exact name.
     ProcessRss(String),
-    /// Resident memory (bytes) of the process listening on this port.
+    /// Resident memory (MiB) of the process listening on this port.
     PortRss(u16),
     /// Used share (percent) of the filesystem holding this path.
     DiskUsed(PathBuf),
+    /// Resident memory (MiB) of this systemd unit's main process.
+    UnitRss(String),
+    /// CPU use over a short window: of one process (percent of one core), or of the whole host.
+    Cpu(CpuOf),
+}
+
+/// Whose CPU use [`Probe::Cpu`] reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum CpuOf {
+    Process(String),
+    Port(u16),
+    Unit(String),
+    /// All cores, percent of their sum.
+    Host,
 }
 
 /// The one reply to a request.

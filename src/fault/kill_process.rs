@@ -1,6 +1,6 @@
-//! `kill_process`: signal one process found by listening port, PID file or exact name: KILL or TERM (a crash,
-//! optionally brought back at rollback), or STOP (a hang, continued at rollback). Runbook Incident 1 scenario A (the
-//! crashed API) and Incident 2 scenario C (the killed DAP).
+//! `kill_process`: signal one process found by listening port, PID file, exact name or systemd unit: KILL or TERM
+//! (a crash, optionally brought back at rollback), or STOP (a hang, continued at rollback). Runbook Incident 1
+//! scenario A (the crashed API) and Incident 2 scenario C (the killed DAP).
 
 use std::path::PathBuf;
 
@@ -59,7 +59,7 @@ impl KillSignal {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KillProcessSpec {
-    /// One of the embedded simulator's processes. Exactly one of `sim`, `port`, `pid_file`, `name`.
+    /// One of the embedded simulator's processes. Exactly one of `sim`, `port`, `pid_file`, `name`, `unit`.
     #[serde(default)]
     pub sim: Option<SimPeer>,
     /// The process listening on this TCP port (must be in `[allow] ports`).
@@ -72,6 +72,9 @@ pub struct KillProcessSpec {
     /// `[allow] processes`).
     #[serde(default)]
     pub name: Option<String>,
+    /// The main process of this systemd unit (`systemctl show -p MainPID`; the unit must be in `[allow] units`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
     #[serde(default)]
     pub signal: KillSignal,
     /// Bring the process back on rollback (not with `STOP`, which rollback undoes with `CONT`).
@@ -84,11 +87,12 @@ pub struct KillProcessSpec {
 
 impl KillProcessSpec {
     fn selector(&self) -> String {
-        match (&self.sim, &self.port, &self.pid_file, &self.name) {
+        match (&self.sim, &self.port, &self.pid_file, &self.name, &self.unit) {
             (Some(s), ..) => format!("the simulator's {} process", s.name()),
             (_, Some(p), ..) => format!("the listener on port {p}"),
-            (_, _, Some(f), _) => format!("the pid in {}", f.display()),
-            (.., Some(n)) => format!("the process named `{n}`"),
+            (_, _, Some(f), ..) => format!("the pid in {}", f.display()),
+            (_, _, _, Some(n), _) => format!("the process named `{n}`"),
+            (.., Some(u)) => format!("the main process of unit `{u}`"),
             _ => "?".into(),
         }
     }
@@ -96,8 +100,8 @@ impl KillProcessSpec {
     /// Find the one process, and check the allow-list lets us signal it; returns its PID and name.
     fn resolve(&self, ctx: &FaultContext) -> Result<(u32, String), FaultErrorKind> {
         let not_found = |what: String, fix: &str| FaultErrorKind::NotFound { what, fix: fix.into() };
-        let pids = match (&self.sim, &self.port, &self.pid_file, &self.name) {
-            (Some(peer), None, None, None) => {
+        let pids = match (&self.sim, &self.port, &self.pid_file, &self.name, &self.unit) {
+            (Some(peer), None, None, None, None) => {
                 // By the port it serves, not the PID it started with: a restarted or revived simulator process
                 // keeps its port but not its PID.
                 let sim = ctx.require_sim("kill_process with `sim`")?;
@@ -107,8 +111,8 @@ impl KillProcessSpec {
                     SimPeer::Lsp => sim.lsp_port,
                 })
             }
-            (None, Some(port), None, None) => procfs::pids_listening_on(*port),
-            (None, None, Some(file), None) => {
+            (None, Some(port), None, None, None) => procfs::pids_listening_on(*port),
+            (None, None, Some(file), None, None) => {
                 let text = std::fs::read_to_string(file)
                     .map_err(|e| not_found(format!("cannot read {}: {e}", file.display()), "correct `pid_file`"))?;
                 let pid: u32 = text
@@ -117,9 +121,15 @@ impl KillProcessSpec {
                     .map_err(|_| not_found(format!("{} does not hold a PID", file.display()), "correct `pid_file`"))?;
                 vec![pid].into_iter().filter(|&p| procfs::start_time(p).is_some()).collect()
             }
-            (None, None, None, Some(name)) => procfs::pids_named(name),
+            (None, None, None, Some(name), None) => procfs::pids_named(name),
+            (None, None, None, None, Some(unit)) => {
+                let pid = unit_main_pid(unit).map_err(|what| not_found(what, "correct `unit`, or select by port"))?;
+                let fix = "start the unit (`systemctl start UNIT`), or correct `unit`";
+                let pid = pid.ok_or_else(|| not_found(format!("unit `{unit}` is absent or not running"), fix))?;
+                vec![pid].into_iter().filter(|&p| procfs::start_time(p).is_some()).collect()
+            }
             _ => {
-                let fix = "give exactly one of sim, port, pid_file, name";
+                let fix = "give exactly one of sim, port, pid_file, name, unit";
                 return Err(not_found("no single process selector".into(), fix));
             }
         };
@@ -139,23 +149,52 @@ impl KillProcessSpec {
         let allowed = self.sim.is_some()
             || ctx.allow.pids.contains(&pid)
             || ctx.allow.processes.contains(&name)
+            || self.unit.as_ref().is_some_and(|u| ctx.allow.units.contains(u))
             || self.port.is_some_and(|p| ctx.require_port(p).is_ok());
         if !allowed || pid == 1 || pid == std::process::id() {
+            let fix = match &self.unit {
+                Some(unit) => format!("add `{unit}` to the allowed units"),
+                None => format!("add `{name}` to the allowed processes"),
+            };
             return Err(FaultErrorKind::Refused {
                 what: format!("pid {pid} (`{name}`) is not in the allow-list"),
-                fix: format!("add `{name}` to the allowed processes"),
+                fix,
             });
         }
         Ok((pid, name))
     }
 }
 
+/// The main PID of a systemd unit, as `systemctl show -p MainPID --value UNIT` gives it (`systemctl` found on PATH);
+/// `None` when the unit is absent or not running (systemd says 0 for both).
+pub fn unit_main_pid(unit: &str) -> Result<Option<u32>, String> {
+    let out = std::process::Command::new("systemctl")
+        .args(["show", "-p", "MainPID", "--value", "--", unit])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run `systemctl` to find unit `{unit}`: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!("`systemctl show {unit}` failed ({}): {}", out.status, err.trim()));
+    }
+    let pid: u32 =
+        text.trim().parse().map_err(|_| format!("`systemctl show {unit}` gave no PID: {:?}", text.trim()))?;
+    Ok((pid != 0).then_some(pid))
+}
+
 impl CheckSettings for KillProcessSpec {
     fn check(&self, cx: &SettingsContext, c: &mut Issues) {
-        let set = [self.sim.is_some(), self.port.is_some(), self.pid_file.is_some(), self.name.is_some()];
+        let (sim, port, file) = (self.sim.is_some(), self.port.is_some(), self.pid_file.is_some());
+        let set = [sim, port, file, self.name.is_some(), self.unit.is_some()];
         c.check(set.iter().filter(|s| **s).count() == 1, "", || {
-            "name the process with exactly one of sim (bridge, dap, lsp), port, pid_file, name".to_owned()
+            "name the process with exactly one of sim (bridge, dap, lsp), port, pid_file, name, unit".to_owned()
         });
+        if let Some(unit) = &self.unit {
+            c.check(cx.allow.units.contains(unit), "unit", || {
+                format!("unit \"{unit}\" is outside the blast radius; add it to [allow] units")
+            });
+        }
         if let Some(port) = self.port {
             c.allowed_port("port", port, cx.allow);
         }

@@ -93,6 +93,8 @@ pub struct Allow {
     pub processes: Vec<String>,
     /// PIDs that may be signalled (the embedded simulator's processes).
     pub pids: Vec<u32>,
+    /// systemd units whose main process may be signalled.
+    pub units: Vec<String>,
 }
 
 impl Allow {

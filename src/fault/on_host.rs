@@ -11,7 +11,7 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
-use super::{FaultErrorKind, command};
+use super::{FaultErrorKind, FaultSpec, command};
 
 /// A live connection to a host's agent.
 pub trait HostLink: Send + Sync {
@@ -55,4 +55,22 @@ pub fn host_refusal(kind: &str) -> Option<&'static str> {
         "exec" => Some("it runs arbitrary commands, which the host's allow-list cannot bound; use `service`"),
         _ => Some("it is not a fault kind the host agent knows"),
     }
+}
+
+/// The shell commands a fault runs where it acts (at injection or rollback), each with the settings key that gives
+/// it: what a host's `[host.allow] commands` must name, since the agent runs them (often through sudo) on a server
+/// whose owner must be able to say exactly what a drill may do there.
+pub fn commands(spec: &FaultSpec) -> Vec<(&'static str, &str)> {
+    match spec {
+        FaultSpec::Service(s) => vec![("stop", s.stop.as_str()), ("start", s.start.as_str())],
+        FaultSpec::KillProcess(k) => k.restart_command.iter().map(|c| ("restart_command", c.as_str())).collect(),
+        FaultSpec::PortConflict(p) => p.restart_command.iter().map(|c| ("restart_command", c.as_str())).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The first command of `spec` that `allowed` does not name, with its key. Exact text only (surrounding whitespace
+/// aside): a prefix or pattern rule would let `systemctl restart x; rm -rf /` pass as `systemctl restart x`.
+pub fn unlisted_command<'a>(spec: &'a FaultSpec, allowed: &[String]) -> Option<(&'static str, &'a str)> {
+    commands(spec).into_iter().find(|(_, cmd)| !allowed.iter().any(|a| a.trim() == cmd.trim()))
 }

@@ -169,10 +169,15 @@ impl Drop for HostClient {
         let _ = child.wait();
         if self.target.upload {
             // The copy is needed by a replay after a crash, so it goes only once everything is rolled back.
-            let rm = format!("rm -f {}", shlex::try_quote(&self.target.binary).unwrap_or_default());
-            let _ = self.target.command(&rm).stdin(Stdio::null()).output();
+            remove_upload(&self.target);
         }
     }
+}
+
+/// Remove the uploaded copy `target.binary` from the host.
+pub(super) fn remove_upload(target: &SshTarget) {
+    let rm = format!("rm -f {}", shlex::try_quote(&target.binary).unwrap_or_default());
+    let _ = target.command(&rm).stdin(Stdio::null()).output();
 }
 
 /// Renew the lease ten times per lease (at most every second) until the returned sender drops.
@@ -191,7 +196,7 @@ fn heartbeat(writer: Arc<Mutex<ChildStdin>>, lease: Duration) -> mpsc::Sender<()
 }
 
 /// Copy the running binary to a fresh temp file on the host; returns its path there.
-fn upload(target: &SshTarget) -> Result<String, ConnectError> {
+pub(super) fn upload(target: &SshTarget) -> Result<String, ConnectError> {
     let fail = |what: String| ConnectError {
         what: format!("uploading spacetime-drill to host {}: {what}", target.name),
         fix: format!("make `{} true` work and /tmp writable there, or install it and set `spacetime_drill`", {

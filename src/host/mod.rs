@@ -35,14 +35,30 @@ pub fn planned(scenario: &Scenario) -> Vec<Planned> {
         .collect()
 }
 
-/// The host whose `[host.probe]` the run's memory and disk series come from, and its two probe commands: each sample
-/// is one `agent --probe` over SSH (a ControlMaster in the user's SSH config makes that a round trip, not a login).
-pub fn probe_commands(scenario: &crate::scenario::ScenarioFile) -> Option<(String, Option<String>, Option<String>)> {
+/// The host whose `[host.probe]` the run's memory, disk and CPU series come from, and its probe commands.
+pub struct HostProbes {
+    pub host: String,
+    pub memory: Option<String>,
+    pub disk: Option<String>,
+    pub cpu: Option<String>,
+}
+
+/// The probed host's commands: each sample is one `agent --probe` over SSH (a ControlMaster in the user's SSH config
+/// makes that a round trip, not a login).
+pub fn probe_commands(scenario: &crate::scenario::ScenarioFile) -> Option<HostProbes> {
     let (host, probe) = scenario.hosts.iter().find_map(|h| h.probe.as_ref().map(|p| (h, p)))?;
     let target = ssh::SshTarget::new(host);
-    let memory = probe.port.map(|p| format!("port:{p}")).or(probe.process.as_ref().map(|n| format!("process:{n}")));
+    let process = (probe.port.map(|p| format!("port:{p}")))
+        .or(probe.process.as_ref().map(|n| format!("process:{n}")))
+        .or(probe.unit.as_ref().map(|u| format!("unit:{u}")));
     let disk = probe.disk_path.as_ref().map(|p| format!("disk:{}", p.display()));
-    Some((host.name.clone(), memory.map(|m| target.probe_shell(&m)), disk.map(|d| target.probe_shell(&d))))
+    let cpu = probe.cpu.then(|| process.as_ref().map_or_else(|| "cpu".to_owned(), |p| format!("cpu:{p}")));
+    Some(HostProbes {
+        host: host.name.clone(),
+        memory: process.map(|m| target.probe_shell(&m)),
+        disk: disk.map(|d| target.probe_shell(&d)),
+        cpu: cpu.map(|c| target.probe_shell(&c)),
+    })
 }
 
 /// `recover --host NAME --scenario FILE`: replay that host's journal over SSH.
@@ -51,9 +67,21 @@ pub fn recover(scenario: &Scenario, host: &str) -> anyhow::Result<std::process::
         let names: Vec<&str> = scenario.file.hosts.iter().map(|h| h.name.as_str()).collect();
         anyhow::bail!("{} has no [[host]] named `{host}` (defined: {})", scenario.path.display(), names.join(", "));
     };
-    let target = ssh::SshTarget::new(entry);
-    anyhow::ensure!(!target.upload, "host `{host}` uses upload = true; run `spacetime-drill agent --recover` there");
-    let status = target.command(&target.agent_line(true)).status()?;
+    let mut target = ssh::SshTarget::new(entry);
+    // The run's uploaded copy went with the run (or with the host's /tmp): bring one as the run did.
+    let uploaded = target
+        .upload
+        .then(|| client::upload(&target))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("{}; fix: {}", e.what, e.fix))?;
+    if let Some(path) = &uploaded {
+        target.binary = path.clone();
+    }
+    let status = target.command(&target.agent_line(true)).status();
+    if uploaded.is_some() {
+        client::remove_upload(&target);
+    }
+    let status = status?;
     anyhow::ensure!(status.success(), "replaying the journal of host `{host}` failed ({status}); see above");
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -53,7 +53,9 @@ impl Check {
 /// - `overall_ready_pct`: Incidents 1, 4, 7 "jq .overall_ready ... Expected: true" — on every probe;
 /// - `disk_pct`: Incident 7 step 1 "Expected: < 80% used", the highest reading;
 /// - `memory_growth_mb_per_min`: Incident 6 step 1 "Memory should be stable" — fails only when the leak rule fires;
-/// - `timeouts`: Incident 3 step 5 "No timeout errors ... Expected: 0".
+/// - `timeouts`: Incident 3 step 5 "No timeout errors ... Expected: 0";
+/// - `cpu_pct`: Incident 2 step 4 "Expected: CPU < 50%", the highest reading; listed only when a CPU probe ran, so
+///   the checks (and JUnit cases) of runs without one stay as they were.
 pub fn verification(s: &Stats, p: &Profile) -> Vec<Check> {
     let (requests, errors) = s.all_requests_and_errors();
     let any_signal = requests > 0 || s.probes.probes > 0;
@@ -81,6 +83,9 @@ pub fn verification(s: &Stats, p: &Profile) -> Vec<Check> {
         memory_check,
         Check::new("timeouts", any_signal.then_some(s.timeouts as f64), Cmp::Eq, 0.0),
     ]
+    .into_iter()
+    .chain(s.cpu_max.map(|cpu| Check::new("cpu_pct", Some(cpu), Cmp::Lt, p.cpu_pct)))
+    .collect()
 }
 
 /// One check per [`QueryCheck`], measured by the span's worst answer (the highest for `<`, the lowest for `>`).
@@ -131,6 +136,17 @@ mod tests {
         let checks = verification(&stats(&five(healthy)), &Profile::default());
         let failed: Vec<_> = checks.iter().filter(|c| c.state != CheckState::Pass).map(|c| &c.name).collect();
         assert_eq!(failed, ["memory_growth_mb_per_min"], "only memory lacks samples");
+    }
+
+    #[test]
+    fn cpu_is_checked_only_when_a_cpu_probe_ran() {
+        let cpu = |pct: Option<f64>| {
+            let secs: Vec<_> = five(|t| crate::judge::Second { cpu_pct: pct, ..healthy(t) });
+            verification(&stats(&secs), &Profile::default()).into_iter().find(|c| c.name == "cpu_pct").map(|c| c.state)
+        };
+        assert_eq!(cpu(None), None, "no CPU probe, no check");
+        assert_eq!(cpu(Some(49.9)), Some(CheckState::Pass));
+        assert_eq!(cpu(Some(50.0)), Some(CheckState::Fail));
     }
 
     #[test]

@@ -74,6 +74,9 @@ pub struct Second {
     pub memory_mb: Option<f64>,
     /// Usage of the target's disk, percent.
     pub disk_pct: Option<f64>,
+    /// CPU use of the target's process or host, percent.
+    #[serde(default)]
+    pub cpu_pct: Option<f64>,
     /// The `/status` probe taken in this second, if any.
     pub status: Option<StatusSample>,
     /// Prometheus query answers in this second, by query name.
@@ -92,6 +95,7 @@ impl Second {
             fps_mean: None,
             memory_mb: None,
             disk_pct: None,
+            cpu_pct: None,
             status: None,
             queries: BTreeMap::new(),
         }

@@ -101,6 +101,7 @@ pub(super) fn second(row: &SecondRecord, phase: usize) -> Second {
     s.fps_mean = row.fps_mean;
     s.memory_mb = row.memory_mb;
     s.disk_pct = row.disk_pct;
+    s.cpu_pct = row.cpu_pct;
     s.queries = row.queries.clone();
     s.status = row.status.clone();
     s

@@ -86,6 +86,7 @@ pub struct Stats {
     pub fps_min: Vec<f64>,
     pub fps_mean: Vec<f64>,
     pub disk_max: Option<f64>,
+    pub cpu_max: Option<f64>,
     /// `(t, MB)` resident-memory samples.
     pub memory: Vec<(f64, f64)>,
     /// Prometheus query answers by query name.
@@ -121,6 +122,7 @@ impl Stats {
             s.fps_min.extend(sec.fps_min);
             s.fps_mean.extend(sec.fps_mean);
             s.disk_max = max_opt(s.disk_max, sec.disk_pct);
+            s.cpu_max = max_opt(s.cpu_max, sec.cpu_pct);
             s.memory.extend(sec.memory_mb.map(|mb| (f64::from(sec.t), mb)));
             for (name, v) in &sec.queries {
                 s.queries.entry(name.clone()).or_default().push(*v);

@@ -22,7 +22,7 @@ use serde::Serialize;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-pub use host::{disk_used_pct, pid_listening_on, resident_mb};
+pub use host::{CpuMeter, CpuOf, disk_used_pct, pid_listening_on, resident_mb};
 
 use crate::api::StateMapping;
 use crate::record::{EventKind, Recorder};
@@ -48,6 +48,12 @@ pub struct ProbePlan {
     pub memory_command: Option<String>,
     /// Remote target: a command printing disk usage in percent. Preferred over `disk_path` when both are given.
     pub disk_command: Option<String>,
+    /// Measure CPU use too: of the local process the memory probe reads, between ticks.
+    pub cpu: bool,
+    /// A command printing CPU use in percent. Preferred over `cpu` when both are given.
+    pub cpu_command: Option<String>,
+    /// The `[[host]]` the command probes read on, named in their failures.
+    pub host: Option<String>,
     pub interval: Duration,
     /// Bound on each check of a tick.
     pub timeout: Duration,
@@ -65,6 +71,9 @@ impl ProbePlan {
             disk_path: None,
             memory_command: None,
             disk_command: None,
+            cpu: false,
+            cpu_command: None,
+            host: None,
             interval: Duration::from_secs(1),
             timeout: Duration::from_secs(1),
         }
@@ -79,6 +88,7 @@ pub struct ProbeSummary {
     pub status_unreachable: u64,
     pub memory_samples: u64,
     pub disk_samples: u64,
+    pub cpu_samples: u64,
 }
 
 /// Probe until `cancel`. Errs only on a plan that cannot work at all (a bad URL or token); a target that is down,
@@ -87,18 +97,32 @@ pub async fn run_probes(plan: ProbePlan, rec: Recorder, cancel: CancellationToke
     let url = ServiceUrl::parse(&plan.url, UrlRole::Api).map_err(|e| anyhow::anyhow!("status probe: {e}"))?;
     let dialer = Dialer::new(&url, plan.tls.as_ref())?;
     let client = StatusClient::new(dialer, &url.authority(), plan.token.as_ref().map(Secret::expose), plan.timeout)?;
-    let memory_source = match (&plan.memory_command, plan.pid) {
-        (Some(cmd), _) => Some(MemorySource::Command(cmd.clone())),
-        (None, Some(pid)) => Some(MemorySource::Pid(pid)),
-        (None, None) => loopback_port(&url).map(|port| MemorySource::Port { port, pid: None }),
+    let local = match plan.pid {
+        Some(pid) => Some(MemorySource::Pid(pid)),
+        None => loopback_port(&url).map(|port| MemorySource::Port { port, pid: None }),
+    };
+    let cpu_source = match (&plan.cpu_command, plan.cpu) {
+        (Some(cmd), _) => Some(CpuSource::Command(cmd.clone())),
+        (None, true) => Some(CpuSource::Local { process: local.clone(), meter: None }),
+        (None, false) => None,
+    };
+    let memory_source = match &plan.memory_command {
+        Some(cmd) => Some(MemorySource::Command(cmd.clone())),
+        None => local,
     };
     let disk_source = match (&plan.disk_command, &plan.disk_path) {
         (Some(cmd), _) => Some(DiskSource::Command(cmd.clone())),
         (None, Some(path)) => Some(DiskSource::Path(path.clone())),
         (None, None) => None,
     };
-    let mut memory = memory_source.map(|s| Watched::new("memory", s));
-    let mut disk = disk_source.map(|s| Watched::new("disk", s));
+    // A failure of a probe read on a `[[host]]` names the host, as its series in the report does.
+    let on = |name: &str, command: bool| match (&plan.host, command) {
+        (Some(host), true) => format!("{name} on host {host}"),
+        _ => name.to_owned(),
+    };
+    let mut memory = memory_source.map(|s| Watched::new(on("memory", matches!(s, MemorySource::Command(_))), s));
+    let mut disk = disk_source.map(|s| Watched::new(on("disk", matches!(s, DiskSource::Command(_))), s));
+    let mut cpu = cpu_source.map(|s| Watched::new(on("cpu", matches!(s, CpuSource::Command(_))), s));
     let mut changes = Changes::default();
     let mut summary = ProbeSummary::default();
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + plan.interval / 2, plan.interval);
@@ -122,9 +146,15 @@ pub async fn run_probes(plan: ProbePlan, rec: Recorder, cancel: CancellationToke
                     None => None,
                 }
             };
-            tokio::join!(client.probe(plan.state_mapping), mem, dsk)
+            let cpu = async {
+                match cpu.as_mut() {
+                    Some(c) => Some(c.measure(&rec, at, plan.timeout).await),
+                    None => None,
+                }
+            };
+            tokio::join!(client.probe(plan.state_mapping), mem, dsk, cpu)
         };
-        let (reading, mem, dsk) = tokio::select! {
+        let (reading, mem, dsk, cpu) = tokio::select! {
             () = cancel.cancelled() => break,
             r = work => r,
         };
@@ -142,6 +172,10 @@ pub async fn run_probes(plan: ProbePlan, rec: Recorder, cancel: CancellationToke
             summary.disk_samples += 1;
             rec.disk(at, pct);
         }
+        if let Some(Some(pct)) = cpu {
+            summary.cpu_samples += 1;
+            rec.cpu(at, pct);
+        }
     }
     Ok(summary)
 }
@@ -153,6 +187,7 @@ fn loopback_port(url: &ServiceUrl) -> Option<u16> {
     local.then_some(url.port)
 }
 
+#[derive(Clone)]
 enum MemorySource {
     Command(String),
     Pid(u32),
@@ -177,19 +212,67 @@ impl Measure for MemorySource {
         match self {
             Self::Command(cmd) => command::number(cmd, timeout).await,
             Self::Pid(pid) => resident_mb(*pid).map_err(|e| format!("process {pid}: {e}")),
+            Self::Port { .. } => {
+                let p = self.pid().await?;
+                resident_mb(p).map_err(|e| format!("process {p}: {e}"))
+            }
+        }
+    }
+}
+
+impl MemorySource {
+    /// The local process measured, looked up again by its port when the cached one is gone or a zombie (no resident
+    /// memory): the target may have been restarted.
+    async fn pid(&mut self) -> Result<u32, String> {
+        match self {
+            Self::Command(_) => Err("the target's process is not on this machine".into()),
+            Self::Pid(pid) => Ok(*pid),
             Self::Port { port, pid } => {
-                if let Some(mb) = pid.and_then(|p| resident_mb(p).ok()) {
-                    return Ok(mb);
+                if let Some(p) = pid.filter(|p| resident_mb(*p).is_ok()) {
+                    return Ok(p);
                 }
-                // The cached process is gone (or there was none yet): the target may have been restarted.
                 let port = *port;
                 let found = tokio::task::spawn_blocking(move || pid_listening_on(port))
                     .await
                     .map_err(|e| format!("looking up port {port}: {e}"))?
                     .map_err(|e| format!("looking up port {port}: {e}"))?;
                 *pid = found;
-                let p = found.ok_or_else(|| format!("no process we may inspect listens on port {port}"))?;
-                resident_mb(p).map_err(|e| format!("process {p} on port {port}: {e}"))
+                found.ok_or_else(|| format!("no process we may inspect listens on port {port}"))
+            }
+        }
+    }
+}
+
+enum CpuSource {
+    Command(String),
+    /// Deltas between ticks of the process `process` finds; a new process (a restart) starts a new meter.
+    Local {
+        process: Option<MemorySource>,
+        meter: Option<(u32, CpuMeter)>,
+    },
+}
+
+impl Measure for CpuSource {
+    async fn read(&mut self, timeout: Duration) -> Result<f64, String> {
+        match self {
+            Self::Command(cmd) => command::number(cmd, timeout).await,
+            Self::Local { process: None, .. } => Err("the target's process is not on this machine".into()),
+            Self::Local { process: Some(process), meter } => {
+                let pid = process.pid().await?;
+                let failed = |e: std::io::Error| format!("process {pid}: {e}");
+                if meter.as_ref().is_none_or(|(p, _)| *p != pid) {
+                    // A new meter's first reading is only a start: its first value covers a short window.
+                    let mut m = CpuMeter::new(CpuOf::Process(pid));
+                    m.sample().map_err(failed)?;
+                    tokio::time::sleep((timeout / 4).min(Duration::from_millis(250))).await;
+                    *meter = Some((pid, m));
+                }
+                let (_, m) = meter.as_mut().expect("set above");
+                let pct = m.sample().map_err(failed);
+                if !matches!(pct, Ok(Some(_))) {
+                    *meter = None;
+                }
+                pct?.ok_or_else(|| format!("process {pid}: no CPU ticks passed"))
             }
         }
     }
@@ -207,13 +290,13 @@ impl Measure for DiskSource {
 /// A measurement plus whether it is currently failing, so a broken probe is one event per failure spell, not one
 /// per tick.
 struct Watched<S> {
-    name: &'static str,
+    name: String,
     source: S,
     failing: bool,
 }
 
 impl<S: Measure> Watched<S> {
-    fn new(name: &'static str, source: S) -> Self {
+    fn new(name: String, source: S) -> Self {
         Self { name, source, failing: false }
     }
 
@@ -230,7 +313,7 @@ impl<S: Measure> Watched<S> {
             Err(error) => {
                 if !std::mem::replace(&mut self.failing, true) {
                     tracing::warn!(probe = self.name, %error, "probe failing");
-                    rec.event(at, EventKind::ProbeFailed { probe: self.name.into(), error });
+                    rec.event(at, EventKind::ProbeFailed { probe: self.name.clone(), error });
                 }
                 None
             }
@@ -241,6 +324,27 @@ impl<S: Measure> Watched<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The local CPU probe follows the memory probe's process: a value from the first tick (a short window), deltas
+    /// between ticks after, and a clear failure for a target that is not on this machine.
+    #[tokio::test]
+    async fn the_local_cpu_probe_reads_the_targets_process_from_its_first_tick() {
+        use std::os::unix::process::CommandExt;
+        let spawn = |script: &str| std::process::Command::new("sh").args(["-c", script]).process_group(0).spawn();
+        let mut busy = spawn("while :; do :; done").unwrap();
+        let mut cpu = CpuSource::Local { process: Some(MemorySource::Pid(busy.id())), meter: None };
+        let first = cpu.read(Duration::from_secs(1)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let second = cpu.read(Duration::from_secs(1)).await;
+        let _ = busy.kill();
+        let _ = busy.wait();
+        assert!(
+            first.as_ref().is_ok_and(|p| *p > 10.0) && second.as_ref().is_ok_and(|p| *p > 10.0),
+            "{first:?} {second:?}"
+        );
+        let mut remote = CpuSource::Local { process: None, meter: None };
+        assert!(remote.read(Duration::from_secs(1)).await.unwrap_err().contains("not on this machine"));
+    }
 
     #[test]
     fn loopback_urls_are_local() {

@@ -23,6 +23,7 @@ mod hist;
 mod outcome;
 mod second;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -101,12 +102,17 @@ pub struct Record {
     pub phases: Vec<PhaseRecord>,
     pub seconds: Vec<SecondRecord>,
     pub events: Vec<Event>,
+    /// The `[[host]]` each probe series was measured on, by series (`memory_mb`, `disk_pct`, `cpu_pct`); a series
+    /// not named here was measured from the harness's machine.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub probe_hosts: BTreeMap<String, String>,
 }
 
 struct State {
     phases: Vec<PhaseRecord>,
     seconds: Seconds,
     events: Vec<Event>,
+    probe_hosts: BTreeMap<String, String>,
     /// (endpoint, outcome) pairs already logged as `FirstError`: a fixed table, no hashing on the hot path.
     first_errors: [[bool; Outcome::COUNT]; Endpoint::ALL.len()],
 }
@@ -141,6 +147,7 @@ impl Recorder {
             phases,
             seconds: Seconds::default(),
             events: Vec::new(),
+            probe_hosts: BTreeMap::new(),
             first_errors: [[false; Outcome::COUNT]; Endpoint::ALL.len()],
         };
         Self { start, phase: Arc::new(AtomicUsize::new(0)), state: Arc::new(Mutex::new(state)) }
@@ -256,6 +263,17 @@ impl Recorder {
         self.state.lock().seconds.row(t, phase).rec.disk_pct = Some(pct);
     }
 
+    pub fn cpu(&self, at: Instant, pct: f64) {
+        let t = self.second_of(at);
+        let phase = self.phase();
+        self.state.lock().seconds.row(t, phase).rec.cpu_pct = Some(pct);
+    }
+
+    /// Samples of `series` (a [`SecondRecord`] field) are measured on `host`.
+    pub fn probe_host(&self, series: &str, host: &str) {
+        self.state.lock().probe_hosts.insert(series.to_owned(), host.to_owned());
+    }
+
     pub fn status(&self, at: Instant, sample: StatusSample) {
         let t = self.second_of(at);
         let phase = self.phase();
@@ -307,6 +325,6 @@ impl Recorder {
         let s = self.state.lock();
         let mut events = s.events.clone();
         events.sort_by(|a, b| a.t.total_cmp(&b.t));
-        Record { phases: s.phases.clone(), seconds: s.seconds.snapshot(), events }
+        Record { phases: s.phases.clone(), seconds: s.seconds.snapshot(), events, probe_hosts: s.probe_hosts.clone() }
     }
 }

@@ -56,6 +56,9 @@ pub struct SecondRecord {
     pub fps_mean: Option<f64>,
     pub memory_mb: Option<f64>,
     pub disk_pct: Option<f64>,
+    /// CPU use of the target's process (percent of one core) or host (percent of all cores), when probed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_pct: Option<f64>,
     pub status: Option<super::StatusSample>,
     /// `[probe] queries` answered by Prometheus in this second, by query name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -122,6 +125,7 @@ impl Seconds {
                     fps_mean: None,
                     memory_mb: None,
                     disk_pct: None,
+                    cpu_pct: None,
                     status: None,
                     queries: BTreeMap::new(),
                     probe_failures: BTreeMap::new(),

@@ -44,6 +44,11 @@ fn totals(s: &SecondRecord) -> (u64, u64) {
 fn specs(report: &Report) -> Vec<Spec> {
     let p = report.verdict.as_ref().map_or_else(Profile::default, |v| v.profile.clone());
     let secs = &report.record.seconds;
+    // A probe series measured on a `[[host]]` says so in its legend.
+    let on = |series: &str, name: &str| match report.record.probe_hosts.get(series) {
+        Some(host) => format!("{name} on host {host}"),
+        None => name.to_owned(),
+    };
     let p95 = Endpoint::ALL
         .iter()
         .map(|&ep| series(ep.path(), secs, |s| s.endpoints.get(ep.index()).and_then(|e| e.p95_ms)))
@@ -76,14 +81,20 @@ fn specs(report: &Report) -> Vec<Spec> {
         Spec {
             title: "resident memory",
             unit: "MB",
-            series: vec![series("target", secs, |s| s.memory_mb)],
+            series: vec![series(&on("memory_mb", "target"), secs, |s| s.memory_mb)],
             threshold: None,
         },
         Spec {
             title: "disk usage",
             unit: "% used",
-            series: vec![series("target disk", secs, |s| s.disk_pct)],
+            series: vec![series(&on("disk_pct", "target disk"), secs, |s| s.disk_pct)],
             threshold: Some(p.disk_warn_pct),
+        },
+        Spec {
+            title: "CPU use",
+            unit: "%",
+            series: vec![series(&on("cpu_pct", "target"), secs, |s| s.cpu_pct)],
+            threshold: Some(p.cpu_pct),
         },
     ]
 }

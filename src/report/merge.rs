@@ -113,6 +113,7 @@ impl Adder {
         }
         into.rec.memory_mb = either(into.rec.memory_mb, s.memory_mb, f64::max);
         into.rec.disk_pct = either(into.rec.disk_pct, s.disk_pct, f64::max);
+        into.rec.cpu_pct = either(into.rec.cpu_pct, s.cpu_pct, f64::max);
         into.rec.status = into.rec.status.take().or_else(|| s.status.clone());
         Ok(())
     }
@@ -137,6 +138,7 @@ fn merge_seconds(reports: &[&Report]) -> Result<Vec<SecondRecord>, MergeError> {
                 let mut rec = s.clone();
                 rec.endpoints = vec![SecondEndpoint::default(); s.endpoints.len()];
                 (rec.fps_min, rec.fps_mean, rec.memory_mb, rec.disk_pct, rec.status) = (None, None, None, None, None);
+                rec.cpu_pct = None;
                 Row { rec, hists: vec![Hist::coarse(); s.endpoints.len()], fps_readings: 0 }
             });
             Adder { index }.second(row, s)?;
@@ -259,7 +261,8 @@ pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
             Adder { index }.phase(a, b)?;
         }
     }
-    let mut record = Record { phases, seconds: merge_seconds(&order)?, events: merge_events(&order) };
+    let probe_hosts = order.iter().flat_map(|r| r.record.probe_hosts.clone()).collect();
+    let mut record = Record { phases, seconds: merge_seconds(&order)?, events: merge_events(&order), probe_hosts };
     let interrupted = reports.iter().any(|r| r.status == RunStatus::Interrupted);
     let status = if interrupted { RunStatus::Interrupted } else { RunStatus::Completed };
     let judged =

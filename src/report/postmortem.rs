@@ -52,6 +52,14 @@ fn timeline(report: &Report) -> Vec<(f64, String)> {
     if let (false, Some(v)) = (verdict_events, &report.verdict) {
         rows.extend(from_verdict(v));
     }
+    // The host of every probe series, from the start: the detections below may be judged on what it measured.
+    let mut hosts: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+    for (series, host) in &report.record.probe_hosts {
+        hosts.entry(host).or_default().push(series);
+    }
+    for (host, series) in hosts {
+        rows.push((0.0, format!("probe samples of {} measured on host {host}", series.join(", "))));
+    }
     rows.sort_by(|a, b| a.0.total_cmp(&b.0));
     rows
 }

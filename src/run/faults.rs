@@ -188,6 +188,7 @@ fn context(
         ports: declared.ports.clone(),
         processes: declared.processes.clone(),
         pids: Vec::new(),
+        units: declared.units.clone(),
     };
     let (mut service, mut sim) = (None, None);
     if let Some(e) = &target.embedded {

@@ -201,10 +201,17 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
         });
     }
     let mut probes = probe_plan(&target, &file.probe);
-    if let Some((host, memory, disk)) = crate::host::probe_commands(file) {
-        rec.event(start, EventKind::Note { message: format!("memory and disk probes read on host {host}") });
-        probes.memory_command = probes.memory_command.or(memory);
-        probes.disk_command = probes.disk_command.or(disk);
+    if let Some(on) = crate::host::probe_commands(file) {
+        rec.event(start, EventKind::Note { message: format!("memory and disk probes read on host {}", on.host) });
+        for (series, cmd) in [("memory_mb", &on.memory), ("disk_pct", &on.disk), ("cpu_pct", &on.cpu)] {
+            if cmd.is_some() {
+                rec.probe_host(series, &on.host);
+            }
+        }
+        probes.memory_command = probes.memory_command.or(on.memory);
+        probes.disk_command = probes.disk_command.or(on.disk);
+        probes.cpu_command = on.cpu;
+        probes.host = Some(on.host);
     }
     let (prec, pcancel) = (rec.clone(), stop_watching.clone());
     watchers.spawn(async move {
@@ -345,6 +352,7 @@ fn probe_plan(target: &Target, probe: &crate::scenario::Probe) -> ProbePlan {
     plan.disk_path = target.disk_path.clone();
     plan.memory_command = probe.memory_command.clone();
     plan.disk_command = probe.disk_command.clone();
+    plan.cpu = probe.cpu;
     plan.interval = probe.interval;
     plan
 }

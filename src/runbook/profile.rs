@@ -168,6 +168,11 @@ profile! {
     disk_p2_pct: f64 = 85.0, pct;
     /// Incident 7 is P1 above this disk usage, in percent. Runbook Incident 7 "P1 - High (if > 95%)". Default 95.
     disk_p1_pct: f64 = 95.0, pct;
+
+    /// Healthy: CPU use below this, in percent (of one core for a process, of all cores for a host), on every
+    /// sample. Runbook Incident 2 verification step 4 "Resource usage normal ... Expected: CPU < 50%". Judged only
+    /// when a CPU probe ran. Default 50.
+    cpu_pct: f64 = 50.0, pct;
 }
 
 /// A threshold that cannot be judged by: its name and what is wrong, with the fix.

@@ -49,7 +49,7 @@ pub struct HostEntry {
     pub probe: Option<HostProbe>,
 }
 
-/// `[host.probe]`: what the memory and disk probes read on the host.
+/// `[host.probe]`: what the memory, disk and CPU probes read on the host.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostProbe {
@@ -59,6 +59,13 @@ pub struct HostProbe {
     /// Resident memory of the one process with this exact name (instead of `port`).
     #[serde(default)]
     pub process: Option<String>,
+    /// Resident memory of this systemd unit's main process (instead of `port` or `process`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Also measure CPU use: of the process the memory probe reads (percent of one core), or of the whole host
+    /// (percent of all cores) when none is given.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cpu: bool,
     /// Disk usage of the filesystem holding this path.
     #[serde(default)]
     pub disk_path: Option<PathBuf>,
@@ -86,16 +93,18 @@ pub(super) fn check(c: &mut Checker, file: &ScenarioFile) {
         });
         c.duration(&at.key("lease"), host.lease, super::limits::MAX_LEASE, "10s");
         if let Some(probe) = &host.probe {
-            c.check(probe.port.is_none() || probe.process.is_none(), &at.key("probe"), || {
-                "give `port` or `process` for the memory probe, not both".to_owned()
+            let memory = [probe.port.is_some(), probe.process.is_some(), probe.unit.is_some()];
+            c.check(memory.iter().filter(|m| **m).count() <= 1, &at.key("probe"), || {
+                "give one of `port`, `process` or `unit` for the memory probe".to_owned()
             });
             c.check(!host.upload, &at.key("probe"), || {
                 "probes need the binary installed on the host; set `spacetime_drill` instead of `upload`".to_owned()
             });
-            let probe_cmds = file.probe.memory_command.is_some() || file.probe.disk_command.is_some();
+            let probe_cmds = file.probe.memory_command.is_some() || file.probe.disk_command.is_some() || file.probe.cpu;
             let others = file.hosts.iter().filter(|h| h.probe.is_some()).count();
             c.check(others == 1 && !probe_cmds, &at.key("probe"), || {
-                "the run has one memory and one disk series: probe one host, without [probe] commands".to_owned()
+                "the run has one memory, disk and CPU series: probe one host, without [probe] commands or cpu"
+                    .to_owned()
             });
         }
     }
@@ -108,12 +117,23 @@ pub(super) fn check(c: &mut Checker, file: &ScenarioFile) {
                 format!("no [[host]] named \"{host}\" (defined: {known}){}", did_you_mean(host, names.clone())),
             );
         }
+        let allowed = &allow_of(file, Some(host)).commands;
         for kind in fault.kinds() {
             if let Some(why) = crate::fault::on_host::host_refusal(kind.name()) {
                 c.fail(&at, format!("a {} fault cannot act on a host: {why}; remove `host`", kind.name()));
             }
+            if let Some((key, cmd)) = crate::fault::on_host::unlisted_command(&kind, allowed) {
+                let at = KeyPath::default().key("fault").index(i).key(kind.name()).key(key);
+                c.fail(
+                    &at,
+                    format!("host \"{host}\" may not run `{cmd}`; add it, exactly, to its [host.allow] commands"),
+                );
+            }
         }
     }
+    c.check(file.allow.commands.is_empty(), &KeyPath::default().key("allow").key("commands"), || {
+        "commands bound what a host's agent runs; move them to that [[host]]'s [host.allow]".to_owned()
+    });
 }
 
 /// The allow-list a fault's settings are checked against: its host's, or the scenario's.

@@ -283,6 +283,9 @@ pub struct Probe {
     /// Remote target: a shell command printing the disk usage in percent.
     #[serde(default)]
     pub disk_command: Option<String>,
+    /// Local target: also measure the CPU use of the process the memory probe reads (percent of one core).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cpu: bool,
     /// Base URL of a Prometheus server (`http://host:port`) that `queries` are asked of, each probe interval.
     #[serde(default)]
     pub prometheus: Option<String>,
@@ -380,6 +383,12 @@ pub struct Allow {
     /// Exact process names `kill_process` may signal.
     #[serde(default)]
     pub processes: Vec<String>,
+    /// systemd units whose main process `kill_process.unit` may signal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<String>,
+    /// On a `[[host]]` only: the exact shell commands (`service` stop/start, `restart_command`) its agent may run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
 }
 
 mod defaults {

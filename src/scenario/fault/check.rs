@@ -23,6 +23,7 @@ pub fn check_kind(kind: &FaultSpec, at: &KeyPath, cx: &Context, c: &mut Checker)
         ports: cx.allow.ports.clone(),
         processes: cx.allow.processes.clone(),
         pids: Vec::new(),
+        units: cx.allow.units.clone(),
     };
     let mut issues = Issues::default();
     kind.check(&SettingsContext { allow: &allow, target: cx.target, auth: cx.auth }, &mut issues);

@@ -47,7 +47,7 @@ fn helper() {
     let Ok(plan) = std::env::var(HELPER_ENV) else { return };
     let plan: Plan = serde_json::from_str(&plan).unwrap();
     let watchdog = Watchdog::spawn(Path::new(EXE), &plan.journal).unwrap();
-    let allow = Allow { paths: plan.paths, ports: plan.ports, processes: plan.processes, pids: vec![] };
+    let allow = Allow { paths: plan.paths, ports: plan.ports, processes: plan.processes, pids: vec![], units: vec![] };
     let mut c = ctx(allow);
     c.target.http_port = plan.http_port;
     c.sim = plan.sim.map(|(ports, data, project, secret)| SimResources::new(&ports, data, project, secret));

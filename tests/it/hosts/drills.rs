@@ -50,12 +50,12 @@ fn a_dap_killed_on_the_host_is_a_high_error_rate_detected_and_recovered() {
     let host_journal = dir.path().join("host.jsonl");
     let scenario = format!(
         "[target]\nurl = \"http://127.0.0.1:{http}\"\ntelemetry = \"ws://127.0.0.1:{tel}\"\n[load]\nrate = 100\n\
-         [[phase]]\nname = \"baseline\"\nduration = \"4s\"\n[[phase]]\nname = \"fault\"\nduration = \"7s\"\n\
+         [[phase]]\nname = \"baseline\"\nduration = \"3s\"\n[[phase]]\nname = \"fault\"\nduration = \"6s\"\n\
          faults = [\"f\"]\n[[phase]]\nname = \"recovery\"\nduration = \"8s\"\n[[fault]]\nname = \"f\"\n\
          host = \"h\"\n[fault.kill_process]\nport = {dap}\nsignal = \"KILL\"\nrestart = true\n\
          restart_command = '''{restart}'''\n[expect]\nincident = \"high_error_rate\"\ndetect_within = \"6s\"\n\
          recover_within = \"8s\"\n{}",
-        sshd.host_entry("h", &host_journal, &format!("[host.allow]\nports = [{dap}]")),
+        sshd.host_entry("h", &host_journal, &format!("[host.allow]\nports = [{dap}]\ncommands = ['''{restart}''']")),
         http = sim.ports.http,
         tel = sim.ports.telemetry,
     );
@@ -104,7 +104,10 @@ fn a_disk_filled_on_the_host_is_a_disk_exhaustion_judged_by_the_hosts_probe() {
     let host = sshd.host_entry(
         "h",
         &host_journal,
-        &format!("[host.allow]\npaths = [\"{d}\"]\n[host.probe]\ndisk_path = \"{d}\"", d = data.0.display()),
+        &format!(
+            "[host.allow]\npaths = [\"{d}\"]\n[host.probe]\ndisk_path = \"{d}\"\ncpu = true",
+            d = data.0.display()
+        ),
     );
     let scenario = format!(
         "[target]\nurl = \"http://127.0.0.1:{http}\"\n[load]\nrate = 50\n[[phase]]\nname = \"baseline\"\n\
@@ -123,9 +126,20 @@ fn a_disk_filled_on_the_host_is_a_disk_exhaustion_judged_by_the_hosts_probe() {
         notes.into_iter().any(|m| m == "memory and disk probes read on host h"),
         "the report names the probes' host"
     );
+    let hosts = &report["record"]["probe_hosts"];
+    assert!(hosts["disk_pct"] == "h" && hosts["cpu_pct"] == "h", "each series names its host: {hosts}");
+    let seconds = report["record"]["seconds"].as_array().unwrap();
+    let cpu: Vec<f64> = seconds.iter().filter_map(|s| s["cpu_pct"].as_f64()).collect();
+    // Each sample is an SSH login plus the window, within the one-second probe timeout: on a loaded CI box some time
+    // out (a probe failure, not a value), so only that there are samples is asserted.
+    assert!(!cpu.is_empty() && cpu.iter().all(|c| (0.0..=100.0).contains(c)), "the host's CPU: {cpu:?}");
     let postmortem = std::fs::read_to_string(dir.path().join("out/postmortem.md")).unwrap();
     let rows: Vec<&str> = postmortem.lines().filter(|l| l.contains("fault fill ")).collect();
     assert!(rows.len() == 2 && rows.iter().all(|l| l.contains("on host h")), "the timeline names the host: {rows:?}");
+    assert!(
+        postmortem.contains("probe samples of cpu_pct, disk_pct measured on host h"),
+        "the timeline names the probes' host: {postmortem}"
+    );
     let used = spacetime_drill::probe::disk_used_pct(&data.0).unwrap();
     assert!(used < 50.0, "the ballast is gone after the drill: {used} %");
     assert!(journal_clean(&host_journal) && journal_clean(&dir.path().join("harness.jsonl")));
@@ -155,12 +169,12 @@ fn the_api_port_held_on_the_host_while_it_restarts_is_api_unresponsive() {
     let host_journal = dir.path().join("host.jsonl");
     let scenario = format!(
         "[target]\nurl = \"http://127.0.0.1:{http}\"\n[load]\nrate = 100\ntimeout = \"2s\"\n[[phase]]\n\
-         name = \"baseline\"\nduration = \"4s\"\n[[phase]]\nname = \"port-held\"\nduration = \"6s\"\n\
+         name = \"baseline\"\nduration = \"3s\"\n[[phase]]\nname = \"port-held\"\nduration = \"5s\"\n\
          faults = [\"hold\"]\n[[phase]]\nname = \"recovery\"\nduration = \"8s\"\n\
          [[fault]]\nname = \"hold\"\nhost = \"h\"\n[fault.port_conflict]\nport = {http}\nmode = \"listen\"\n\
          restart = true\nrestart_command = '''{restart}'''\n[expect]\nincident = \"api_unresponsive\"\n\
          severity = \"P0\"\ndetect_within = \"3s\"\nrecover_within = \"10s\"\n{}",
-        sshd.host_entry("h", &host_journal, &format!("[host.allow]\nports = [{http}]")),
+        sshd.host_entry("h", &host_journal, &format!("[host.allow]\nports = [{http}]\ncommands = ['''{restart}''']")),
     );
     let (code, err, report) = drive(dir.path(), &scenario);
     let serving = super::listening(http);

