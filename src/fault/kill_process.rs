@@ -151,6 +151,8 @@ impl KillProcessSpec {
 }
 
 impl CheckSettings for KillProcessSpec {
+    const EXAMPLE: &'static str = "sim = \"lsp\"";
+
     fn check(&self, cx: &SettingsContext, c: &mut Issues) {
         let set = [self.sim.is_some(), self.port.is_some(), self.pid_file.is_some(), self.name.is_some()];
         c.check(set.iter().filter(|s| **s).count() == 1, "", || {
