@@ -33,6 +33,7 @@
 //! [`fault::RunDirs`]), and the command line or the run plugs them together.
 
 pub mod agent;
+pub mod atomic;
 pub mod cli;
 pub mod fault;
 pub mod host;
