@@ -23,7 +23,7 @@ pub fn write<E: From<io::Error>>(
     commit(NamedTempFile::new_in(dir_of(path))?, path, mode, fill)
 }
 
-/// [`write`] through the temporary file `tmp` (beside `path`), for a caller that must recognise a leftover after a
+/// [`write()`] through the temporary file `tmp` (beside `path`), for a caller that must recognise a leftover after a
 /// crash by its name (the file faults' restore deletes it).
 pub fn write_via<E: From<io::Error>>(
     tmp: &Path,

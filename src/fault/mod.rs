@@ -1,6 +1,8 @@
 //! Faults that act for real on the target, and the machinery that guarantees they are undone.
 //!
-//! Each kind lives in its own file behind the small [`Fault`] trait: `preflight` checks everything a fault will touch
+//! Each kind lives in its own file (its settings with their schema docs, their check and
+//! [`settings::CheckSettings::EXAMPLE`], inject and undo) behind the small [`Fault`] trait, registered by one line in
+//! `fault_kind_list!` (`spec.rs`), which also declares its module. `preflight` checks everything a fault will touch
 //! and changes nothing; `inject` makes the change, but only after it has written what undoes it to the crash
 //! [`journal`] through an [`Intent`]. The undo itself is plain data ([`Undo`]), so the run, the [`watchdog`] left
 //! behind by a run killed with SIGKILL, and `spacetime-drill recover` all roll back the same way. The
