@@ -18,6 +18,7 @@
 //! | TLS | the run's one rustls client config and the dialer every client connects through | [`tls`] |
 //! | run | one drill end to end: target, timeline, faults, verdict, reports, exit code | [`run`](mod@run), [`target`] |
 //! | report | the record rendered for people and CI | [`report`] |
+//! | atomic write | a file replaced whole or not at all (reports, the files a fault replaces) | [`atomic`] |
 //! | live metrics | OpenMetrics on `/metrics` and remote write while a run lasts | [`metrics`] |
 //! | fault | a real fault injected and always rolled back; what it acts through elsewhere is a hook trait | [`fault`], [`fault::hooks`] |
 //! | simulator | a faithful stand-in for the SpaceTime service, the default target; its own crate, reached through its command line | [`spacetime_sim`] |
@@ -33,6 +34,7 @@
 //! [`fault::RunDirs`]), and the command line or the run plugs them together.
 
 pub mod agent;
+pub mod atomic;
 pub mod cli;
 pub mod fault;
 pub mod host;

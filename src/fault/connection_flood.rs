@@ -23,6 +23,8 @@ pub struct ConnectionFloodSpec {
 }
 
 impl CheckSettings for ConnectionFloodSpec {
+    const EXAMPLE: &'static str = "connections = 100";
+
     fn check(&self, _cx: &SettingsContext, c: &mut Issues) {
         c.rule("connections", rule::within(self.connections, 1..=MAX_CONNECTIONS, "connections"));
     }

@@ -21,6 +21,8 @@ pub struct CpuHogSpec {
 }
 
 impl CheckSettings for CpuHogSpec {
+    const EXAMPLE: &'static str = "threads = 2";
+
     fn check(&self, _cx: &SettingsContext, c: &mut Issues) {
         c.rule("threads", rule::within(self.threads, 1..=MAX_THREADS, "threads"));
     }

@@ -94,6 +94,8 @@ fn mount_point(dir: &Path) -> Option<PathBuf> {
 }
 
 impl CheckSettings for DiskFillSpec {
+    const EXAMPLE: &'static str = "percent = 90";
+
     fn check(&self, cx: &SettingsContext, c: &mut Issues) {
         match (self.percent, self.free_bytes) {
             (Some(pct), None) => c.rule("percent", rule::positive(pct, 100.0, "percent")),

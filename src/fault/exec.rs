@@ -17,6 +17,8 @@ pub struct ExecSpec {
 }
 
 impl CheckSettings for ExecSpec {
+    const EXAMPLE: &'static str = "inject = \"true\"\nrollback = \"true\"";
+
     fn check(&self, _cx: &SettingsContext, c: &mut Issues) {
         c.rule("inject", rule::command(&self.inject));
         c.rule("rollback", rule::command(&self.rollback));

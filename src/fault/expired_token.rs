@@ -94,6 +94,8 @@ fn no_secret() -> FaultErrorKind {
 }
 
 impl CheckSettings for ExpiredTokenSpec {
+    const EXAMPLE: &'static str = "share = 0.3";
+
     fn check(&self, cx: &SettingsContext, c: &mut Issues) {
         c.check(self.share.is_finite() && self.share > 0.0 && self.share <= 1.0, "share", || {
             format!("{} is not a share; use a fraction in (0, 1], e.g. 0.3 or 1", self.share)

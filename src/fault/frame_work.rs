@@ -21,6 +21,8 @@ pub struct FrameWorkSpec {
 }
 
 impl CheckSettings for FrameWorkSpec {
+    const EXAMPLE: &'static str = "ms = 12.5";
+
     fn check(&self, cx: &SettingsContext, c: &mut Issues) {
         c.rule("ms", rule::positive(self.ms, MAX_MS, "milliseconds"));
         c.needs_simulator(cx, "frame_work");

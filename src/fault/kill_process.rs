@@ -184,6 +184,8 @@ pub fn unit_main_pid(unit: &str) -> Result<Option<u32>, String> {
 }
 
 impl CheckSettings for KillProcessSpec {
+    const EXAMPLE: &'static str = "sim = \"lsp\"";
+
     fn check(&self, cx: &SettingsContext, c: &mut Issues) {
         let (sim, port, file) = (self.sim.is_some(), self.port.is_some(), self.pid_file.is_some());
         let set = [sim, port, file, self.name.is_some(), self.unit.is_some()];

@@ -21,6 +21,8 @@ pub struct MemoryLeakSpec {
 pub const MAX_BYTES_PER_REQUEST: u64 = 16 << 20;
 
 impl CheckSettings for MemoryLeakSpec {
+    const EXAMPLE: &'static str = "bytes_per_request = 4096";
+
     fn check(&self, cx: &SettingsContext, c: &mut Issues) {
         c.rule("bytes_per_request", rule::within(self.bytes_per_request, 1..=MAX_BYTES_PER_REQUEST, "bytes"));
         c.needs_simulator(cx, "memory_leak");

@@ -1,6 +1,8 @@
 //! Faults that act for real on the target, and the machinery that guarantees they are undone.
 //!
-//! Each kind lives in its own file behind the small [`Fault`] trait: `preflight` checks everything a fault will touch
+//! Each kind lives in its own file (its settings with their schema docs, their check and
+//! [`settings::CheckSettings::EXAMPLE`], inject and undo) behind the small [`Fault`] trait, registered by one line in
+//! `fault_kind_list!` (`spec.rs`), which also declares its module. `preflight` checks everything a fault will touch
 //! and changes nothing; `inject` makes the change, but only after it has written what undoes it to the crash
 //! [`journal`] through an [`Intent`]. The undo itself is plain data ([`Undo`]), so the run, the [`watchdog`] left
 //! behind by a run killed with SIGKILL, and `spacetime-drill recover` all roll back the same way. The
@@ -12,29 +14,15 @@
 //! [`holder`]).
 
 pub mod command;
-pub mod connection_flood;
-pub mod cpu_hog;
-pub mod disk_fill;
-pub mod exec;
-pub mod expired_token;
-pub mod frame_work;
 pub mod holder;
 pub mod hooks;
 pub mod journal;
-pub mod key_rotation;
-pub mod kill_process;
 pub mod knobs;
-pub mod memory_leak;
-pub mod network;
-pub mod noop;
 pub mod on_host;
-pub mod port_conflict;
 pub mod procfs;
 pub mod proxy;
 pub mod restore;
 pub mod runner;
-pub mod scene;
-pub mod service;
 pub mod settings;
 mod spec;
 pub mod undo;
@@ -50,6 +38,14 @@ pub use network::ProxyHandle;
 pub use runner::{FaultEvent, FaultEventKind, Injector, RollbackGuard};
 pub use spec::FaultSpec;
 pub(crate) use spec::fault_kind_list;
+
+/// Declares every kind's module (`pub mod disk_fill;`, ...) from the one list of kinds.
+macro_rules! kind_modules {
+    ($( $(#[doc = $doc:literal])* $table:ident => $variant:ident($module:ident::$ty:ident), )*) => {
+        $( pub mod $module; )*
+    };
+}
+fault_kind_list!(kind_modules);
 pub use undo::Undo;
 
 /// One fault kind. Kept minimal on purpose: anything a kind needs beyond this goes in its own file.

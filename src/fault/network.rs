@@ -6,7 +6,9 @@
 
 use std::sync::{Arc, Weak};
 
-use super::proxy::{NetworkSpec, Proxy, Toxics};
+/// The kind's settings, defined beside the proxy that applies them.
+pub use super::proxy::NetworkSpec;
+use super::proxy::{Proxy, Toxics};
 use super::settings::{CheckSettings, Issues, SettingsContext, rule};
 use super::{Fault, FaultContext, FaultErrorKind, Intent, Undo};
 use std::time::Duration;
@@ -52,6 +54,8 @@ pub const MAX_DELAY: Duration = Duration::from_secs(3600);
 pub const MAX_BANDWIDTH_KBPS: u64 = 10_000_000;
 
 impl CheckSettings for NetworkSpec {
+    const EXAMPLE: &'static str = "latency = \"300ms\"\njitter = \"50ms\"";
+
     fn check(&self, _cx: &SettingsContext, c: &mut Issues) {
         let n = self;
         let any = n.latency.is_some() || n.bandwidth_kbps.is_some() || n.reset || n.timeout;

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sha2::{Digest, Sha256};
 
 use super::{FaultErrorKind, Intent, Undo};
+use crate::atomic::sync_dir;
 
 /// The hex SHA-256 of a file's bytes; `None` when it does not exist.
 pub fn sha256_file(path: &Path) -> std::io::Result<Option<String>> {
@@ -59,13 +60,8 @@ pub fn move_away(intent: &mut dyn Intent, path: &Path) -> Result<PathBuf, FaultE
 /// Replace `path` atomically with `bytes`, keeping `mode`. The bytes are written and fsynced first under a name
 /// derived from `backup` ([`staging`]), so a crash before the rename leaves a file the restore knows to delete.
 pub fn replace(path: &Path, backup: &Path, bytes: &[u8], mode: u32) -> Result<(), FaultErrorKind> {
-    let tmp = staging(backup);
-    write_synced(&tmp, bytes, mode).and_then(|()| std::fs::rename(&tmp, path)).and_then(|()| sync_dir(path)).map_err(
-        |e| {
-            let _ = std::fs::remove_file(&tmp);
-            FaultErrorKind::io(format!("replacing {}", path.display()))(e)
-        },
-    )
+    crate::atomic::write_via(&staging(backup), path, mode, |w| w.write_all(bytes))
+        .map_err(FaultErrorKind::io(format!("replacing {}", path.display())))
 }
 
 /// The rollback of [`Undo::RestoreFile`]; idempotent, and a no-op when the change never happened.
@@ -143,12 +139,6 @@ fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     f.write_all(bytes)?;
     f.sync_all()?;
     sync_dir(path)
-}
-
-/// Make a rename or a new name in `path`'s directory durable.
-fn sync_dir(path: &Path) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    File::open(dir)?.sync_all()
 }
 
 fn remove_if_exists(path: &Path) -> Result<(), FaultErrorKind> {

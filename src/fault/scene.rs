@@ -91,6 +91,8 @@ impl SceneSpec {
 }
 
 impl CheckSettings for SceneSpec {
+    const EXAMPLE: &'static str = "scene = \"res://vr_main.tscn\"\naction = \"remove_dependency\"\ndependency = \"res://a.gd\"";
+
     fn check(&self, cx: &SettingsContext, c: &mut Issues) {
         c.rule("scene", rule::res_path(&self.scene, Some(".tscn")));
         if let Some(dir) = &self.project_dir {

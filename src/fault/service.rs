@@ -18,6 +18,8 @@ pub struct ServiceSpec {
 }
 
 impl CheckSettings for ServiceSpec {
+    const EXAMPLE: &'static str = "stop = \"systemctl stop x\"\nstart = \"systemctl start x\"";
+
     fn check(&self, _cx: &SettingsContext, c: &mut Issues) {
         c.rule("stop", rule::command(&self.stop));
         c.rule("start", rule::command(&self.start));

@@ -11,55 +11,61 @@ use serde::{Deserialize, Serialize};
 use super::Fault;
 use super::settings::{CheckSettings, Issues, SettingsContext};
 
-/// Calls `$then! { $( /// doc  table => Variant(Type), )* }` with every fault kind, in the order the docs list them.
+/// Calls `$then! { $( /// doc  table => Variant(module::Type), )* }` with every fault kind, in the order the docs
+/// list them. `module` is the kind's file under `src/fault/`, declared from this list too: a new kind is its file
+/// and one line here.
 macro_rules! fault_kind_list {
     ($then:ident) => {
         $then! {
             /// Hold a TCP port (Incident 1, scenario B).
-            port_conflict => PortConflict($crate::fault::port_conflict::PortConflictSpec),
+            port_conflict => PortConflict(port_conflict::PortConflictSpec),
             /// Fill a filesystem (Incident 7).
-            disk_fill => DiskFill($crate::fault::disk_fill::DiskFillSpec),
+            disk_fill => DiskFill(disk_fill::DiskFillSpec),
             /// Kill, terminate or freeze a process (Incident 1 scenario A, Incident 2 scenario C).
-            kill_process => KillProcess($crate::fault::kill_process::KillProcessSpec),
+            kill_process => KillProcess(kill_process::KillProcessSpec),
             /// Stop and start a service through commands.
-            service => Service($crate::fault::service::ServiceSpec),
+            service => Service(service::ServiceSpec),
             /// Toxics on the built-in proxy (Incidents 1 and 3).
-            network => Network($crate::fault::proxy::NetworkSpec),
+            network => Network(network::NetworkSpec),
             /// Bad tokens on a share of requests (Incident 4, scenario A).
-            expired_token => ExpiredToken($crate::fault::expired_token::ExpiredTokenSpec),
+            expired_token => ExpiredToken(expired_token::ExpiredTokenSpec),
             /// Replace the JWT secret (Incident 4).
-            key_rotation => KeyRotation($crate::fault::key_rotation::KeyRotationSpec),
+            key_rotation => KeyRotation(key_rotation::KeyRotationSpec),
             /// Break a scene file (Incident 5).
-            scene => Scene($crate::fault::scene::SceneSpec),
+            scene => Scene(scene::SceneSpec),
             /// The simulator's leak knob (Incident 6).
-            memory_leak => MemoryLeak($crate::fault::memory_leak::MemoryLeakSpec),
+            memory_leak => MemoryLeak(memory_leak::MemoryLeakSpec),
             /// The simulator's busy-work knob (Incident 3).
-            frame_work => FrameWork($crate::fault::frame_work::FrameWorkSpec),
+            frame_work => FrameWork(frame_work::FrameWorkSpec),
             /// Busy threads (Incident 3, scenario A).
-            cpu_hog => CpuHog($crate::fault::cpu_hog::CpuHogSpec),
+            cpu_hog => CpuHog(cpu_hog::CpuHogSpec),
             /// Idle connections up to the bridge's limit (Incident 2).
-            connection_flood => ConnectionFlood($crate::fault::connection_flood::ConnectionFloodSpec),
+            connection_flood => ConnectionFlood(connection_flood::ConnectionFloodSpec),
             /// A pair of commands for anything else.
-            exec => Exec($crate::fault::exec::ExecSpec),
+            exec => Exec(exec::ExecSpec),
             /// Nothing (baselines, tests).
-            noop => Noop($crate::fault::noop::NoopSpec),
+            noop => Noop(noop::NoopSpec),
         }
     };
 }
 pub(crate) use fault_kind_list;
 
 macro_rules! fault_spec {
-    ($( $(#[doc = $doc:literal])* $table:ident => $variant:ident($ty:ty), )*) => {
+    ($( $(#[doc = $doc:literal])* $table:ident => $variant:ident($module:ident::$ty:ident), )*) => {
         /// One fault kind and its settings, externally tagged by the kind's table name.
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum FaultSpec {
-            $( $(#[doc = $doc])* $variant($ty), )*
+            $( $(#[doc = $doc])* $variant(super::$module::$ty), )*
         }
 
         impl FaultSpec {
             /// Every kind's table name, in the order the docs list them.
             pub const NAMES: &[&str] = &[$(stringify!($table)),*];
+
+            /// Every kind's table name with its [`CheckSettings::EXAMPLE`], for the tests that cover every kind.
+            pub const EXAMPLES: &[(&str, &str)] =
+                &[$((stringify!($table), <super::$module::$ty as CheckSettings>::EXAMPLE)),*];
 
             /// The kind's table name, e.g. `disk_fill`.
             pub fn name(&self) -> &'static str {
@@ -96,19 +102,9 @@ mod tests {
 
     #[test]
     fn every_kind_builds_the_fault_of_its_name() {
-        let examples = [
-            "[network]\nlatency = \"300ms\"",
-            "[expired_token]",
-            "[key_rotation]",
-            "[scene]\nscene = \"res://a.tscn\"\naction = \"rename\"",
-            "[memory_leak]\nbytes_per_request = 1",
-            "[frame_work]\nms = 1.0",
-            "[service]\nstop = \"a\"\nstart = \"b\"",
-            "[noop]",
-        ];
-        for text in examples {
-            let spec: FaultSpec = toml::from_str(text).unwrap();
-            assert_eq!(spec.build().kind(), spec.name(), "{text}");
+        for (name, body) in FaultSpec::EXAMPLES {
+            let spec: FaultSpec = toml::from_str(&format!("[{name}]\n{body}")).unwrap();
+            assert_eq!((spec.build().kind(), spec.name()), (*name, *name), "{body}");
         }
     }
 }

@@ -32,7 +32,7 @@ pub struct Target {
     host: HeaderValue,
     auth: Option<HeaderValue>,
     fault: AuthFault,
-    uris: [Uri; 4],
+    uris: [Uri; Endpoint::ALL.len()],
 }
 
 impl Target {

@@ -91,7 +91,7 @@ impl Pacer {
         let shared = &self.shared;
         let mut senders: Vec<mpsc::Sender<Job>> = Vec::new();
         let mut workers = JoinSet::new();
-        let mut payloads = [0usize; 4];
+        let mut payloads = [0usize; Endpoint::ALL.len()];
         let mut phase_start = start;
         'phases: for (phase, p) in self.phases.iter().enumerate() {
             let mut mixer = Mixer::new(&p.mix);

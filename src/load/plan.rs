@@ -106,6 +106,6 @@ impl LoadPlan {
 }
 
 /// Weights indexed by [`crate::api::Endpoint::index`].
-pub fn weights(mix: &Mix) -> [u32; 4] {
+pub fn weights(mix: &Mix) -> [u32; crate::api::Endpoint::ALL.len()] {
     [mix.status, mix.scene_load, mix.debug_evaluate, mix.lsp_completion]
 }

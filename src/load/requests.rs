@@ -10,7 +10,7 @@ use super::plan::LoadPlan;
 
 /// Bodies per endpoint, indexed by [`Endpoint::index`]; `/status` has one empty body.
 #[derive(Debug, Clone)]
-pub struct Bodies([Vec<Bytes>; 4]);
+pub struct Bodies([Vec<Bytes>; Endpoint::ALL.len()]);
 
 impl Bodies {
     pub fn new(plan: &LoadPlan) -> Self {

@@ -56,20 +56,20 @@ impl Iterator for Arrivals {
 /// spreading each endpoint evenly rather than in bursts, with no RNG and no allocation per pick.
 #[derive(Debug, Clone)]
 pub struct Mixer {
-    weights: [i64; 4],
+    weights: [i64; Endpoint::ALL.len()],
     total: i64,
-    current: [i64; 4],
+    current: [i64; Endpoint::ALL.len()],
 }
 
 impl Mixer {
     pub fn new(mix: &Mix) -> Self {
         let weights = weights(mix).map(i64::from);
-        Self { weights, total: weights.iter().sum(), current: [0; 4] }
+        Self { weights, total: weights.iter().sum(), current: [0; Endpoint::ALL.len()] }
     }
 
     pub fn next_endpoint(&mut self) -> Endpoint {
         let mut best = 0;
-        for i in 0..4 {
+        for i in 0..Endpoint::ALL.len() {
             self.current[i] += self.weights[i];
             if self.current[i] > self.current[best] {
                 best = i;

@@ -30,7 +30,7 @@ struct Shared {
     bodies: Bodies,
     /// One mixer per phase, shared by all users, so the whole run follows each phase's weights.
     mixers: Vec<Mutex<Mixer>>,
-    payloads: [AtomicUsize; 4],
+    payloads: [AtomicUsize; crate::api::Endpoint::ALL.len()],
     auth: Option<HeaderValue>,
     auth_fault: AuthFault,
 }

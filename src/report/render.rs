@@ -68,14 +68,11 @@ pub(super) fn write_atomically(
     path: &Path,
     render: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-    let mut w = std::io::BufWriter::new(tmp);
-    render(&mut w).with_context(|| format!("cannot render {}", path.display()))?;
-    w.write_all(b"\n")?;
-    let tmp = w.into_inner().map_err(|e| e.into_error())?;
-    // Reports hold no secrets and are meant to be shared (CI artifacts, a volume read by the merge job).
-    tmp.as_file().set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
-    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    // Reports hold no secrets and are meant to be shared (CI artifacts, a volume read by the merge job): 0644.
+    crate::atomic::write::<anyhow::Error>(path, 0o644, |w| {
+        render(w).with_context(|| format!("cannot render {}", path.display()))?;
+        w.write_all(b"\n")?;
+        Ok(())
+    })
+    .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -35,24 +35,7 @@ fn readme_examples_are_valid_scenarios() {
 
 #[test]
 fn every_fault_kind_parses_into_its_variant_with_its_window_as_ttl() {
-    let tables = [
-        ("port_conflict", ""),
-        ("disk_fill", "percent = 90"),
-        ("kill_process", "sim = \"lsp\""),
-        ("service", "stop = \"systemctl stop x\"\nstart = \"systemctl start x\""),
-        ("network", "latency = \"300ms\"\njitter = \"50ms\""),
-        ("expired_token", "share = 0.3"),
-        ("key_rotation", ""),
-        ("scene", "scene = \"res://vr_main.tscn\"\naction = \"remove_dependency\"\ndependency = \"res://a.gd\""),
-        ("memory_leak", "bytes_per_request = 4096"),
-        ("frame_work", "ms = 12.5"),
-        ("cpu_hog", "threads = 2"),
-        ("connection_flood", "connections = 100"),
-        ("exec", "inject = \"true\"\nrollback = \"true\""),
-        ("noop", ""),
-    ];
-    assert_eq!(tables.map(|t| t.0).as_slice(), FaultSpec::NAMES);
-    for (kind, body) in tables {
+    for (kind, body) in FaultSpec::EXAMPLES {
         let text = format!(
             "[sim]\nauth = true\n[[phase]]\nname = \"a\"\nduration = \"5s\"\nfaults = [\"f\"]\n\
              [[phase]]\nname = \"b\"\nduration = \"7s\"\nfaults = [\"f\"]\n\
@@ -60,7 +43,7 @@ fn every_fault_kind_parses_into_its_variant_with_its_window_as_ttl() {
         );
         let s = parse(&text).unwrap_or_else(|e| panic!("{kind}: {e:?}"));
         assert_eq!(s.faults.len(), 1);
-        assert_eq!(s.faults[0].kind.name(), kind);
+        assert_eq!(s.faults[0].kind.name(), *kind);
         assert_eq!(s.faults[0].ttl, Duration::from_secs(12), "{kind}: two back-to-back phases = one 12 s window");
     }
 }

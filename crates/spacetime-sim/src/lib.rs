@@ -100,7 +100,8 @@ fn peer(args: SimPeerArgs, which: link::Peer) -> anyhow::Result<()> {
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, args.port)).await?;
         if let Some(f) = &args.port_file {
-            serve::write_atomic(f, listener.local_addr()?.port().to_string().as_bytes())?;
+            serve::write_atomic(f, listener.local_addr()?.port().to_string().as_bytes())
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", f.display()))?;
         }
         match which {
             link::Peer::Dap => dap::serve(listener, args.project_dir).await,

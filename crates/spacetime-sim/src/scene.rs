@@ -124,13 +124,7 @@ fn write_cache(data_dir: &Path, scene: &str, bytes: &[u8]) -> std::io::Result<()
     let dir = data_dir.join("import_cache");
     std::fs::create_dir_all(&dir)?;
     let name = scene.trim_start_matches("res://").replace('/', "_");
-    let tmp = dir.join(format!("{name}.tmp"));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, dir.join(format!("{name}.scn"))));
-    if result.is_err() {
-        // A half-written temporary file would keep the disk full after the space is freed.
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    super::serve::write_atomic(&dir.join(format!("{name}.scn")), bytes)
 }
 
 #[cfg(test)]

@@ -122,7 +122,8 @@ async fn run(p: Parts) -> anyhow::Result<()> {
 
     let ports = Ports { http: http_port, telemetry: ws_port, dap: p.dap_port, lsp: p.lsp_port, pids: p.pids };
     if let Some(file) = &p.args.ports_file {
-        write_atomic(file, serde_json::to_string(&ports)?.as_bytes())?;
+        write_atomic(file, serde_json::to_string(&ports)?.as_bytes())
+            .with_context(|| format!("cannot write {}", file.display()))?;
     }
     let s = if p.tls.is_some() { "s" } else { "" };
     let ready = format!(
@@ -174,13 +175,17 @@ async fn bind_first(what: &str, tries: &[u16], log: &DataLog) -> anyhow::Result<
     anyhow::bail!("{what}: every port of {tries:?} is in use")
 }
 
-/// Write via a temporary file and a rename, so a reader never sees half a file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// Write via a temporary file (`<path>.tmp`) and a rename, so a reader never sees half a file; the simulator's one
+/// atomic write (it cannot use the harness's). A failed write removes the temporary file: on a full disk it would
+/// keep the space taken after the fault is rolled back.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// A DAP or LSP child process: `spacetime-drill sim dap|lsp`.

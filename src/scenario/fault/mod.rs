@@ -17,7 +17,7 @@ pub use crate::fault::FaultSpec;
 pub(super) use check::{Context, check_kind};
 
 macro_rules! fault_entry {
-    ($( $(#[doc = $doc:literal])* $table:ident => $variant:ident($ty:ty), )*) => {
+    ($( $(#[doc = $doc:literal])* $table:ident => $variant:ident($module:ident::$ty:ident), )*) => {
         /// A fault as written: the timeline fields, then exactly one kind table, e.g. `[fault.disk_fill]`.
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
@@ -33,7 +33,7 @@ macro_rules! fault_entry {
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub host: Option<String>,
             $( $(#[doc = $doc])* #[serde(default, skip_serializing_if = "Option::is_none")]
-               pub $table: Option<$ty>, )*
+               pub $table: Option<crate::fault::$module::$ty>, )*
         }
 
         impl FaultEntry {
