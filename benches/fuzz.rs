@@ -38,6 +38,16 @@ fn run(name: &str, n: usize, seed: u64, mut target: impl FnMut(&mut Unstructured
             std::fs::write(&saved, &bytes).unwrap();
             eprintln!("{name}: input {i} panicked, bytes in {}", saved.display());
         }
+        // Progress, so a run cut short by a deadline still says how far it got.
+        if (i + 1) % 100_000 == 0 {
+            eprintln!(
+                "{name}: {} inputs, {panics} panics, {hangs} hangs, slowest {:.1} ms, {:.0} s, {:.0} MiB",
+                i + 1,
+                slowest.as_secs_f64() * 1000.0,
+                start.elapsed().as_secs_f64(),
+                peak_rss_mib()
+            );
+        }
     }
     println!(
         "| {name} | {n} | {panics} | {hangs} | {:.1} | {:.0} | {:.0} |",
@@ -48,6 +58,15 @@ fn run(name: &str, n: usize, seed: u64, mut target: impl FnMut(&mut Unstructured
 }
 
 fn main() {
+    // Keep freed memory in the process: every input allocates and frees a few MiB of dense histograms, and glibc's
+    // defaults hand that back to the kernel and fault it in again each time, which cost three times the inputs' own
+    // work (measured: 500 report inputs, 0.37 s of system time against 0.18 s of user time; 0.02 s with this).
+    // Every input still runs in full, and the peak memory printed is the same.
+    // SAFETY: mallopt only tunes the allocator, before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+    }
     let n: usize = std::env::var("SPACETIME_DRILL_FUZZ").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let seed: u64 =
         std::env::var("SPACETIME_DRILL_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(rand::random);
