@@ -57,6 +57,23 @@ fn run(name: &str, n: usize, seed: u64, mut target: impl FnMut(&mut Unstructured
     );
 }
 
+/// `SPACETIME_DRILL_FUZZ_REPLAY=FILE cargo bench --bench fuzz -- TARGET`: one saved input again, its text on
+/// stdout (what becomes the fixture), and its panic, if it still panics.
+fn replay(file: &std::path::Path, target: &str) {
+    let bytes = std::fs::read(file).unwrap();
+    let u = || Unstructured::new(&bytes);
+    if target == "scenario" {
+        let corpus = targets::scenario_corpus();
+        println!("{}", targets::scenario_input(&mut u(), &corpus).unwrap());
+        targets::scenario_target(&mut u(), &corpus).unwrap();
+    } else {
+        let golden = targets::report_corpus();
+        println!("{}", targets::report_input(&mut u(), &golden.0).unwrap());
+        targets::report_target(&mut u(), &golden).unwrap();
+    }
+    eprintln!("{} ran without a panic", file.display());
+}
+
 fn main() {
     // Keep freed memory in the process: every input allocates and frees a few MiB of dense histograms, and glibc's
     // defaults hand that back to the kernel and fault it in again each time, which cost three times the inputs' own
@@ -75,6 +92,9 @@ fn main() {
     println!("| target | inputs | panics | hangs > 1 s | slowest ms | wall s | peak RSS MiB |");
     println!("|---|--:|--:|--:|--:|--:|--:|");
     let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    if let Some(file) = std::env::var_os("SPACETIME_DRILL_FUZZ_REPLAY") {
+        return replay(std::path::Path::new(&file), only.as_deref().unwrap_or("report"));
+    }
     if only.as_deref().is_none_or(|o| "scenario".contains(o)) {
         let corpus = targets::scenario_corpus();
         run("scenario", n, seed, |u| targets::scenario_target(u, &corpus));
