@@ -3,7 +3,8 @@
 //! slower than 1 s (hangs), the slowest input, wall time and the process's peak memory (ru_maxrss).
 //!
 //! `cargo bench --bench fuzz` (1 000 000 each); `SPACETIME_DRILL_FUZZ=N` for fewer, `SPACETIME_DRILL_FUZZ_SEED` to
-//! replay. A panicking input's bytes are written to the temp dir, to become a fixture under tests/fixtures/fuzzed.
+//! replay. A panicking input's bytes are written to the temp dir; `SPACETIME_DRILL_FUZZ_REPLAY=FILE` runs them again
+//! and prints the input's text, to become a fixture under tests/fixtures/fuzzed.
 //! Run it with `CARGO_PROFILE_BENCH_OVERFLOW_CHECKS=true CARGO_PROFILE_BENCH_DEBUG_ASSERTIONS=true`: a release
 //! build wraps integer overflow silently, and an overflow is exactly what this benchmark found first.
 
@@ -84,6 +85,10 @@ fn main() {
         libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
     }
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    if let Some(file) = std::env::var_os("SPACETIME_DRILL_FUZZ_REPLAY") {
+        return replay(std::path::Path::new(&file), only.as_deref().unwrap_or("report"));
+    }
     let n: usize = std::env::var("SPACETIME_DRILL_FUZZ").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let seed: u64 =
         std::env::var("SPACETIME_DRILL_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(rand::random);
@@ -91,10 +96,6 @@ fn main() {
     println!("seed {seed}");
     println!("| target | inputs | panics | hangs > 1 s | slowest ms | wall s | peak RSS MiB |");
     println!("|---|--:|--:|--:|--:|--:|--:|");
-    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    if let Some(file) = std::env::var_os("SPACETIME_DRILL_FUZZ_REPLAY") {
-        return replay(std::path::Path::new(&file), only.as_deref().unwrap_or("report"));
-    }
     if only.as_deref().is_none_or(|o| "scenario".contains(o)) {
         let corpus = targets::scenario_corpus();
         run("scenario", n, seed, |u| targets::scenario_target(u, &corpus));
