@@ -39,6 +39,17 @@ pub enum HoldSpec {
     Connections { addr: SocketAddr, count: usize },
 }
 
+impl HoldSpec {
+    /// The TCP port it binds or connects to, which a journal entry's scope must allow; busy threads touch none.
+    pub fn port(&self) -> Option<u16> {
+        match self {
+            HoldSpec::Port { port, .. } => Some(*port),
+            HoldSpec::Connections { addr, .. } => Some(addr.port()),
+            HoldSpec::Cpu { .. } => None,
+        }
+    }
+}
+
 /// A running holder.
 #[derive(Debug)]
 pub struct Held {
@@ -46,6 +57,28 @@ pub struct Held {
     pub start_time: u64,
     /// What the holder reported once ready, e.g. "holding 100 of 120 connections".
     pub detail: String,
+    port: Option<u16>,
+}
+
+impl Held {
+    /// How to stop it, naming the port it touches so a replay can check that port against the entry's scope.
+    pub fn undo(&self) -> Undo {
+        Undo::KillHolder { pid: self.pid, start_time: self.start_time, port: self.port }
+    }
+}
+
+/// What the holder `pid` started at `start_time` holds, read from its command line (`watchdog --hold SPEC`):
+/// `None` once that process is gone (its PID may be someone else's by now), an error when it is not a holder.
+pub fn running(pid: u32, start_time: u64) -> Result<Option<HoldSpec>, String> {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    if procfs::start_time(pid) != Some(start_time) || cmdline.is_empty() {
+        return Ok(None);
+    }
+    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    let spec = args.windows(3).find(|w| w[0] == b"watchdog" && w[1] == b"--hold");
+    spec.and_then(|w| serde_json::from_slice(w[2]).ok())
+        .map(Some)
+        .ok_or_else(|| format!("pid {pid} is not a spacetime-drill holder"))
 }
 
 /// Start a holder and wait until it holds (or failed to).
@@ -74,7 +107,7 @@ pub fn spawn(exe: &Path, spec: &HoldSpec) -> Result<Held, FaultErrorKind> {
         let _ = child.wait();
     });
     match (line.trim().strip_prefix("ready "), start_time) {
-        (Some(detail), Some(start_time)) => Ok(Held { pid, start_time, detail: detail.to_owned() }),
+        (Some(detail), Some(start_time)) => Ok(Held { pid, start_time, detail: detail.to_owned(), port: spec.port() }),
         _ => {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
             Err(FaultErrorKind::Command { cmd: format!("hold {json}"), output: line.trim().to_owned() })
@@ -86,7 +119,7 @@ pub fn spawn(exe: &Path, spec: &HoldSpec) -> Result<Held, FaultErrorKind> {
 /// before), which is safe because a holder dies with the run anyway; the record is for a rollback while the run lives.
 pub fn start(ctx: &FaultContext, intent: &mut dyn Intent, spec: &HoldSpec) -> Result<String, FaultErrorKind> {
     let held = spawn(&ctx.exe, spec)?;
-    let undo = Undo::KillHolder { pid: held.pid, start_time: held.start_time };
+    let undo = held.undo();
     if let Err(e) = intent.record(undo.clone()) {
         let _ = undo.rollback(None);
         return Err(e);

@@ -140,7 +140,7 @@ impl Fault for PortConflictSpec {
                 output: "the holder thread panicked".into(),
             })??;
             // After the start (its PID is not known before); a holder dies with the run anyway.
-            intent.record(Undo::KillHolder { pid: held.pid, start_time: held.start_time })?;
+            intent.record(held.undo())?;
             return Ok(format!("{} (holder pid {}); {}", held.detail, held.pid, ran?));
         }
         let service = ctx.require_service("restart = true")?;

@@ -10,14 +10,18 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
-use super::{FaultContext, FaultErrorKind, command, knobs, procfs, restore};
+use super::{FaultContext, FaultErrorKind, command, holder, knobs, procfs, restore};
 
 /// What a fault was allowed to touch when it was injected (the allow-list and the embedded simulator's own
-/// directories, canonical), journaled with each of its undo records: a replay refuses an undo that reaches outside
-/// it ([`Undo::permitted`]), so a line crafted or corrupted to name another file does nothing.
+/// directories, canonical; the allowed ports, the simulator's and the target's), journaled with each of its undo
+/// records: a replay refuses an undo that reaches outside it ([`Undo::permitted`]), so a line crafted or corrupted to
+/// name another file, or a holder of another port, does nothing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Scope {
     pub paths: Vec<PathBuf>,
+    /// Absent from lines written before ports were scoped: such a line may then touch no port.
+    #[serde(default)]
+    pub ports: Vec<u16>,
 }
 
 impl Scope {
@@ -28,7 +32,22 @@ impl Scope {
             all.filter_map(|p| p.canonicalize().ok()).filter(|p| p.parent().is_some()).collect();
         paths.sort();
         paths.dedup();
-        Scope { paths }
+        // `require_port`'s ports (port_conflict, kill_process), and the target's HTTP port (connection_flood's).
+        let sim_ports = ctx.sim.iter().flat_map(|s| s.ports());
+        let mut ports: Vec<u16> =
+            ctx.allow.ports.iter().copied().chain(sim_ports).chain([ctx.target.http_port]).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        Scope { paths, ports }
+    }
+
+    /// `port`, unless the fault was not allowed it.
+    fn port(&self, port: u16) -> Result<(), String> {
+        if self.ports.contains(&port) {
+            return Ok(());
+        }
+        let allowed: Vec<String> = self.ports.iter().map(ToString::to_string).collect();
+        Err(format!("port {port} is not one the fault was allowed (ports [{}])", allowed.join(", ")))
     }
 
     /// Whether `path` (made canonical as far as it exists) lies inside one of the paths; an entry that is not a
@@ -56,7 +75,13 @@ pub enum Undo {
     ContinueProcess { pid: u32, start_time: u64 },
     /// A holder child (held port, busy threads, idle connections); rollback kills it if it is still the same process.
     /// Holders also exit by themselves when the run that started them dies.
-    KillHolder { pid: u32, start_time: u64 },
+    KillHolder {
+        pid: u32,
+        start_time: u64,
+        /// The port it holds or connects to ([`super::holder::HoldSpec::port`]); none for busy threads.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+    },
     /// A shell command that undoes the change (`exec` rollback, `service` start, a restart command).
     RunCommand { cmd: String },
     /// The embedded simulator must be restarted (back on its own ports).
@@ -80,8 +105,9 @@ pub enum Undo {
 
 impl Undo {
     /// Whether replaying this undo stays inside what its fault was allowed to touch ([`Scope`]) and what the tool
-    /// itself creates (its ballast and backup files, its holders, the simulator's knobs on loopback). Rollback
-    /// commands are not limited here: they are trusted because the journal is ([`super::journal`]'s trust checks).
+    /// itself creates (its ballast and backup files, its holders of allowed ports, the simulator's knobs on loopback
+    /// at an allowed port). Rollback commands are not limited here: they are trusted because the journal is
+    /// ([`super::journal`]'s trust checks).
     pub fn permitted(&self, scope: &Scope) -> Result<(), String> {
         let named =
             |path: &Path, prefix: &str| path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(prefix));
@@ -104,19 +130,27 @@ impl Undo {
                     return Err(format!("mode {mode:04o} of {} sets setuid, setgid or sticky bits", path.display()));
                 }
             }
-            Undo::KillHolder { pid, .. } => {
-                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                let holder = cmdline.windows(b"watchdog\0--hold".len()).any(|w| w == b"watchdog\0--hold");
-                if !cmdline.is_empty() && !holder {
-                    return Err(format!("pid {pid} is not a spacetime-drill holder"));
+            Undo::KillHolder { pid, start_time, port } => {
+                if let Some(port) = port {
+                    scope.port(*port)?;
+                }
+                // What the live process holds, not only what the line says: a line naming an allowed port and the
+                // PID of a holder of another one is refused too.
+                if let Some(live) = holder::running(*pid, *start_time)?
+                    && live.port() != *port
+                {
+                    let holds = live.port().map_or("no port".into(), |p| format!("port {p}"));
+                    let named = port.map_or("none".into(), |p| p.to_string());
+                    return Err(format!("holder pid {pid} holds {holds}, not the port its record names ({named})"));
                 }
             }
             Undo::SetKnobs { url, .. } => {
                 let path = format!("{}knobs", spacetime_sim::CONTROL_PREFIX);
                 let port = url.strip_prefix("http://127.0.0.1:").and_then(|r| r.strip_suffix(path.as_str()));
-                if port.is_none_or(|p| p.parse::<u16>().is_err()) {
+                let Some(port) = port.and_then(|p| p.parse::<u16>().ok()) else {
                     return Err(format!("{url} is not the embedded simulator's knobs on loopback"));
-                }
+                };
+                scope.port(port)?;
             }
             Undo::ContinueProcess { .. }
             | Undo::RunCommand { .. }
@@ -142,7 +176,7 @@ impl Undo {
                 Err(e) => Err(FaultErrorKind::io(format!("deleting {}", path.display()))(e)),
             },
             Undo::ContinueProcess { pid, start_time } => signal_same(*pid, *start_time, Signal::SIGCONT),
-            Undo::KillHolder { pid, start_time } => {
+            Undo::KillHolder { pid, start_time, .. } => {
                 let detail = signal_same(*pid, *start_time, Signal::SIGKILL)?;
                 // Wait until it is dead (a zombie has let go of its sockets), so "rolled back" means the port is free.
                 let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);

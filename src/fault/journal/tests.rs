@@ -3,7 +3,7 @@
 use super::*;
 
 fn scope(dir: &Path) -> Scope {
-    Scope { paths: vec![dir.canonicalize().unwrap()] }
+    Scope { paths: vec![dir.canonicalize().unwrap()], ports: vec![] }
 }
 
 #[test]
@@ -70,7 +70,8 @@ fn hostile_journals_touch_nothing() {
     let mut j = Journal::open(&path).unwrap();
     // Outside the recorded scope; a scope of / counts for nothing; a file that is not the tool's ballast.
     j.intend("a", &Undo::DeleteFile { path: victim.clone() }, &scope(&allowed)).unwrap();
-    j.intend("b", &Undo::DeleteFile { path: victim.clone() }, &Scope { paths: vec!["/".into()] }).unwrap();
+    j.intend("b", &Undo::DeleteFile { path: victim.clone() }, &Scope { paths: vec!["/".into()], ports: vec![] })
+        .unwrap();
     let plain = allowed.join("notes.txt");
     std::fs::write(&plain, b"keep me too").unwrap();
     j.intend("c", &Undo::DeleteFile { path: plain.clone() }, &scope(&allowed)).unwrap();
@@ -101,6 +102,43 @@ fn hostile_journals_touch_nothing() {
     assert_eq!(std::fs::read(&passwd).unwrap(), b"root:x:0:0::/root:/bin/sh\n");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4, "nothing created beside it");
     assert!(Journal::open_existing(&dir.path().join("missing")).unwrap().is_none());
+}
+
+/// Ports are scoped like paths: an undo naming a port its fault was not allowed is refused and kept, and so is a
+/// record whose process is live but not a holder; a line written before ports were scoped may touch none.
+#[test]
+fn undos_touch_only_the_ports_their_fault_was_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.jsonl");
+    let allowed = Scope { paths: vec![], ports: vec![8080] };
+    let me = std::process::id();
+    // Our own PID with another start time: a holder that is gone, whose record would signal nothing.
+    let gone = |port| Undo::KillHolder { pid: me, start_time: 0, port: Some(port) };
+    let knobs = |port: u16| Undo::SetKnobs {
+        url: format!("http://127.0.0.1:{port}{}knobs", spacetime_sim::CONTROL_PREFIX),
+        json: "{}".into(),
+    };
+    let live =
+        Undo::KillHolder { pid: me, start_time: crate::fault::procfs::start_time(me).unwrap(), port: Some(8080) };
+    assert!(gone(8080).permitted(&allowed).is_ok() && knobs(8080).permitted(&allowed).is_ok());
+    let mut j = Journal::open(&path).unwrap();
+    j.intend("held", &gone(9), &allowed).unwrap();
+    j.intend("knobs", &knobs(9), &allowed).unwrap();
+    j.intend("self", &live, &allowed).unwrap();
+    drop(j);
+    // The previous line format (no ports in the scope, none on the holder) still reads, and is held to no port.
+    let old = r#"{"op":"intent","id":4,"fault":"old","undo":{"undo":"set_knobs","url":"http://127.0.0.1:8080/__sim/knobs","json":"{}"},"scope":{"paths":[]}}"#;
+    std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(format!("{old}\n").as_bytes()).unwrap();
+    let mut j = Journal::open(&path).unwrap();
+    let r = j.replay(None).unwrap();
+    let failed: Vec<&str> = r.failed.iter().map(|(_, e)| e.as_str()).collect();
+    assert_eq!(failed.len(), 4, "{r:?}");
+    assert!(r.rolled_back.is_empty() && r.unreadable.is_empty() && j.pending().len() == 4, "{r:?}");
+    assert!(failed[0].contains("port 8080 is not one the fault was allowed (ports [])"), "{failed:?}");
+    assert!(failed[1].contains(&format!("pid {me} is not a spacetime-drill holder")), "{failed:?}");
+    for e in &failed[2..] {
+        assert!(e.contains("port 9 is not one the fault was allowed (ports [8080])"), "{failed:?}");
+    }
 }
 
 #[test]

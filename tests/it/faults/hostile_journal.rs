@@ -1,15 +1,18 @@
 //! Issue 13: a crafted journal handed to `recover --journal`, or left for a watchdog, touches nothing. An entry
 //! outside the scope recorded with it is refused and kept; a journal someone else could have written (another
 //! owner, group- or world-writable) is refused before a line is read, so its rollback commands never run; a file
-//! that is not a journal is left byte for byte as it was, with nothing created beside it.
+//! that is not a journal is left byte for byte as it was, with nothing created beside it. Ports are scoped like
+//! paths: a line naming a holder of a port its fault was not allowed leaves that holder holding.
 
+use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use spacetime_drill::fault::journal::HEADER;
+use spacetime_drill::fault::procfs;
 
-use super::EXE;
+use super::{EXE, free_port};
 
 /// `recover --journal` and a watchdog whose run is already gone, on the same file: (exit ok, output) each.
 fn both(journal: &Path) -> [(bool, String); 2] {
@@ -95,4 +98,43 @@ fn crafted_journals_are_refused_by_recover_and_the_watchdog_with_nothing_touched
     }
     assert_eq!(std::fs::read_to_string(&passwd).unwrap(), "root:x:0:0:root:/root:/bin/sh\n");
     assert_eq!(entries(dir.path()), before, "no .lock or anything else created");
+}
+
+#[test]
+fn a_crafted_line_naming_another_port_leaves_its_holder_holding() {
+    let dir = tempfile::tempdir().unwrap();
+    let (held, other) = (free_port(), free_port());
+    // A real holder, as a port_conflict fault starts it; it holds until its stdin closes.
+    let spec = format!(r#"{{"hold":"port","port":{held},"accept_close":false}}"#);
+    let mut holder = Command::new(EXE)
+        .args(["watchdog", "--hold", &spec])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(holder.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    assert!(ready.starts_with("ready"), "{ready}");
+    let (pid, start_time) = (holder.id(), procfs::start_time(holder.id()).unwrap());
+    let intent = |id: u32, port: u16, ports: &[u16]| {
+        let undo = serde_json::json!({ "undo": "kill_holder", "pid": pid, "start_time": start_time, "port": port });
+        let scope = serde_json::json!({ "paths": [], "ports": ports });
+        serde_json::json!({ "op": "intent", "id": id, "fault": "crafted", "undo": undo, "scope": scope }).to_string()
+    };
+    // The held port, outside the scope recorded with it; and an allowed port with the PID of another port's holder.
+    let journal = dir.path().join("journal.jsonl");
+    std::fs::write(&journal, format!("{HEADER}\n{}\n{}\n", intent(1, held, &[other]), intent(2, other, &[other])))
+        .unwrap();
+    std::fs::set_permissions(&journal, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let before = std::fs::read_to_string(&journal).unwrap();
+    for (ok, out) in both(&journal) {
+        assert!(!ok && out.contains("2 failed"), "{out}");
+        assert!(out.contains(&format!("port {held} is not one the fault was allowed (ports [{other}])")), "{out}");
+        assert!(out.contains(&format!("holder pid {pid} holds port {held}, not the port its record names ({other})")));
+    }
+    assert!(holder.try_wait().unwrap().is_none(), "the holder was not killed");
+    assert!(std::net::TcpListener::bind(("127.0.0.1", held)).is_err(), "its port is still held");
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), before, "both entries kept");
+    drop(holder.stdin.take());
+    holder.wait().unwrap();
 }

@@ -1,7 +1,8 @@
 //! The interruption torture's real-run trials (issue 13): the whole `spacetime-drill run` against the embedded
-//! simulator on a tmpfs of its own, killed while a `disk_fill` ballast is held. Besides the helper trials' checks,
-//! these see what only a real run makes: its run directory in the temp dir (the JWT secret, the simulator's
-//! scratch), the tmpfs in /proc/mounts, the simulator's processes and ports.
+//! simulator on a tmpfs of its own, killed while a `disk_fill` ballast and a `port_conflict` port are held. Besides
+//! the helper trials' checks, these see what only a real run makes: its run directory in the temp dir (the JWT
+//! secret, the simulator's scratch), the tmpfs in /proc/mounts, the simulator's processes, and the held port, which
+//! must be bindable again with no holder of it left.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use spacetime_drill::fault::Journal;
 use spacetime_drill::target::run_dir::{PREFIX, mounts_under};
 
 use super::interrupt::{procs_in_group, procs_mentioning};
-use super::{EXE, eventually};
+use super::{EXE, eventually, free_port};
 
 /// How a trial ends the run.
 #[derive(Debug, Clone, Copy)]
@@ -24,9 +25,23 @@ pub enum Ending {
     GroupKill,
 }
 
-const SCENARIO: &str = "[sim]\nauth = true\ndata_fs_mib = 8\n[load]\nrate = 20\n\
-    [[phase]]\nname = \"held\"\nduration = \"60s\"\nfaults = [\"fill\"]\n\
-    [[fault]]\nname = \"fill\"\n[fault.disk_fill]\npercent = 60\n";
+fn scenario_text(port: u16) -> String {
+    format!(
+        "[sim]\nauth = true\ndata_fs_mib = 8\n[allow]\nports = [{port}]\n[load]\nrate = 20\n\
+         [[phase]]\nname = \"held\"\nduration = \"60s\"\nfaults = [\"fill\", \"hold\"]\n\
+         [[fault]]\nname = \"fill\"\n[fault.disk_fill]\npercent = 60\n\
+         [[fault]]\nname = \"hold\"\n[fault.port_conflict]\nport = {port}\n"
+    )
+}
+
+fn port_free(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// Holders of `port` (a holder's command line carries its spec, `{"hold":"port","port":N,...}`).
+fn holders_of(port: u16) -> Vec<u32> {
+    procs_mentioning(&format!("\"port\":{port},"))
+}
 
 /// The run's directories in the temp dir (by the PID in their name).
 fn run_dirs(pid: u32) -> Vec<PathBuf> {
@@ -45,10 +60,11 @@ fn ballast_held(pid: u32) -> bool {
     })
 }
 
-/// Run the scenario, end it with `ending` once the ballast is held, and say what it left behind (`None`: nothing).
+/// Run the scenario, end it with `ending` once the ballast and the port are held, and say what it left behind.
 pub fn trial(dir: &Path, ending: Ending) -> Result<(), String> {
     let scenario = dir.join("torture.toml");
-    std::fs::write(&scenario, SCENARIO).unwrap();
+    let port = free_port();
+    std::fs::write(&scenario, scenario_text(port)).unwrap();
     let journal = dir.join("journal.jsonl");
     let mut child: Child = Command::new(EXE)
         .args(["run", scenario.to_str().unwrap(), "--quiet", "--journal", journal.to_str().unwrap(), "--out"])
@@ -60,10 +76,10 @@ pub fn trial(dir: &Path, ending: Ending) -> Result<(), String> {
         .unwrap();
     let pid = child.id();
     let group = Pid::from_raw(pid as i32);
-    if !eventually(Duration::from_secs(30), || ballast_held(pid)) {
+    if !eventually(Duration::from_secs(30), || ballast_held(pid) && !port_free(port)) {
         let _ = killpg(group, Signal::SIGKILL);
         let _ = child.wait();
-        return Err("the run never held its ballast".into());
+        return Err("the run never held its ballast and its port".into());
     }
     std::thread::sleep(Duration::from_millis(rand::random_range(0..300)));
     match ending {
@@ -89,6 +105,9 @@ pub fn trial(dir: &Path, ending: Ending) -> Result<(), String> {
     };
     if !eventually(within, || mounted().is_empty()) {
         left.push(format!("mounts {:?}", mounted()));
+    }
+    if !eventually(within, || port_free(port) && holders_of(port).is_empty()) {
+        left.push(format!("port {port} held (holders {:?})", holders_of(port)));
     }
     if !eventually(within, || procs_in_group(pid).is_empty()) {
         left.push("processes of the run's group".into());
