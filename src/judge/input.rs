@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::finding::Cmp;
 use crate::api::Endpoint;
-use crate::record::{Hist, Outcome, StatusSample};
+use crate::record::{CompactHist, Outcome, StatusSample};
 use crate::runbook::Incident;
 
 /// One recorded run.
@@ -107,6 +107,8 @@ impl Second {
 pub struct EndpointSecond {
     /// Requests by outcome, indexed by [`Outcome::index`].
     pub outcomes: [u64; Outcome::COUNT],
-    /// Latency from the intended send time, µs, mergeable exactly with [`Hist::add`].
-    pub latency: Hist,
+    /// Latency from the intended send time, µs, at rest as the record keeps it: a window expands the seconds it
+    /// spans, so judging an hour holds an hour of compact bytes rather than a dense histogram per second (the
+    /// judge once held about 740 KiB per second this way).
+    pub latency: CompactHist,
 }

@@ -95,7 +95,7 @@ fn phase_at(phases: &[PhaseSpan], t: f64) -> usize {
 pub(super) fn second(row: &SecondRecord, phase: usize) -> Second {
     let mut s = Second::empty(row.t, phase);
     for (slot, e) in s.endpoints.iter_mut().zip(row.endpoints.iter().take(Endpoint::ALL.len())) {
-        *slot = EndpointSecond { outcomes: e.outcomes, latency: e.latency.expand() };
+        *slot = EndpointSecond { outcomes: e.outcomes, latency: e.latency.clone() };
     }
     s.fps_min = row.fps_min;
     s.fps_mean = row.fps_mean;
@@ -135,7 +135,7 @@ mod tests {
         let run = run_from_record(&record, &spans, Some(1024.0));
         assert_eq!(run.seconds.iter().map(|s| (s.t, s.phase)).collect::<Vec<_>>(), [(0, 0), (1, 0), (2, 1), (3, 1)]);
         assert_eq!(run.seconds[0].endpoints[Endpoint::Status.index()].outcomes[Outcome::Ok.index()], 1);
-        let latency = &run.seconds[3].endpoints[Endpoint::Status.index()].latency;
+        let latency = run.seconds[3].endpoints[Endpoint::Status.index()].latency.expand();
         assert_eq!((latency.len(), latency.quantile(0.5).map(|us| us / 10_000)), (1, Some(10)), "100 ms");
         assert_eq!(run.seconds[3].fps_min, Some(60.0));
         assert_eq!(run.phases[1].end_s, 4.4);

@@ -110,7 +110,7 @@ impl Stats {
                 }
             } else {
                 for (agg, e) in s.endpoints.iter_mut().zip(&sec.endpoints) {
-                    agg.latency.add(&e.latency);
+                    agg.latency.add(&e.latency.expand());
                     for (a, b) in agg.outcomes.iter_mut().zip(e.outcomes) {
                         *a += b;
                     }

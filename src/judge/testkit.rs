@@ -2,7 +2,7 @@
 //! its phases with a generator for their seconds.
 
 use crate::api::{Endpoint, ServiceState};
-use crate::record::Outcome;
+use crate::record::{Hist, Outcome};
 
 use super::input::{FaultSpan, PhaseSpan, Run, Second};
 use super::stats::{self, Stats};
@@ -54,7 +54,11 @@ impl SecondExt for Second {
         let e = &mut self.endpoints[ep.index()];
         e.outcomes[outcome.index()] += n;
         if n > 0 {
-            e.latency.0.saturating_record_n(((latency_ms * 1000.0) as u64).max(1), n);
+            // At the per-phase precision, so boundary tests sit on exact values whatever the record keeps.
+            let mut h = Hist::new();
+            h.add(&e.latency.expand());
+            h.0.saturating_record_n(((latency_ms * 1000.0) as u64).max(1), n);
+            e.latency = h.compact();
         }
         self
     }

@@ -7,7 +7,6 @@
 //! Only the shards of one drill merge: the same scenario (by hash), the same endpoints and histogram bounds, each
 //! shard once, none missing. Anything else is a [`MergeError`] that names the report, never a silent sum.
 
-use std::collections::BTreeMap;
 
 use sha2::Digest;
 
@@ -130,29 +129,44 @@ struct Row {
     fps_readings: u32,
 }
 
-fn merge_seconds(reports: &[&Report]) -> Result<Vec<SecondRecord>, MergeError> {
-    let mut rows: BTreeMap<u32, Row> = BTreeMap::new();
-    for (index, r) in reports.iter().enumerate() {
-        for s in &r.record.seconds {
-            let row = rows.entry(s.t).or_insert_with(|| {
-                let mut rec = s.clone();
-                rec.endpoints = vec![SecondEndpoint::default(); s.endpoints.len()];
-                (rec.fps_min, rec.fps_mean, rec.memory_mb, rec.disk_pct, rec.status) = (None, None, None, None, None);
-                rec.cpu_pct = None;
-                Row { rec, hists: vec![Hist::coarse(); s.endpoints.len()], fps_readings: 0 }
-            });
-            Adder { index }.second(row, s)?;
-        }
+impl Row {
+    /// An empty row for `first`'s second, its shape taken from it.
+    fn new(first: &SecondRecord) -> Self {
+        let mut rec = first.clone();
+        rec.endpoints = vec![SecondEndpoint::default(); first.endpoints.len()];
+        (rec.fps_min, rec.fps_mean, rec.memory_mb, rec.disk_pct, rec.cpu_pct, rec.status) =
+            (None, None, None, None, None, None);
+        Row { rec, hists: vec![Hist::coarse(); first.endpoints.len()], fps_readings: 0 }
     }
-    Ok(rows
-        .into_values()
-        .map(|mut row| {
-            for (e, h) in row.rec.endpoints.iter_mut().zip(&row.hists) {
-                e.summarize(h);
-            }
-            row.rec
-        })
-        .collect())
+
+    fn finish(mut self) -> SecondRecord {
+        for (e, h) in self.rec.endpoints.iter_mut().zip(&self.hists) {
+            e.summarize(h);
+        }
+        self.rec
+    }
+}
+
+/// Every report's seconds merged by time. They are taken in time order, one merged second at a time, so only the row
+/// being built holds dense histograms: merging hours of seconds costs their compact bytes, not a dense histogram
+/// per second (about 100 KiB each, gigabytes for a long run).
+fn merge_seconds(reports: &[&Report]) -> Result<Vec<SecondRecord>, MergeError> {
+    let mut all: Vec<(u32, usize, &SecondRecord)> = reports
+        .iter()
+        .enumerate()
+        .flat_map(|(index, r)| r.record.seconds.iter().map(move |s| (s.t, index, s)))
+        .collect();
+    all.sort_by_key(|&(t, index, _)| (t, index));
+    let mut merged = Vec::new();
+    let mut row: Option<Row> = None;
+    for (t, index, s) in all {
+        if let Some(done) = row.take_if(|r| r.rec.t != t) {
+            merged.push(done.finish());
+        }
+        Adder { index }.second(row.get_or_insert_with(|| Row::new(s)), s)?;
+    }
+    merged.extend(row.map(Row::finish));
+    Ok(merged)
 }
 
 /// The endpoints a report sent requests to, and how many endpoint slots its record has.
