@@ -15,9 +15,11 @@ use std::fmt;
 pub enum UrlRole {
     Api,
     Telemetry,
-    /// A Prometheus server or remote-write endpoint: plain HTTP (the probe's and exporter's client speak no TLS) and
-    /// any path (a server behind a prefix, `/api/v1/write`).
+    /// A Prometheus server the probe asks: plain HTTP (the probe's client speaks no TLS) and any path (a server
+    /// behind a prefix).
     Prometheus,
+    /// A remote-write endpoint: HTTP or HTTPS (the run's TLS options apply) and any path (`/api/v1/write`).
+    RemoteWrite,
 }
 
 impl UrlRole {
@@ -26,6 +28,7 @@ impl UrlRole {
             UrlRole::Api => &["http", "https"],
             UrlRole::Telemetry => &["ws", "wss"],
             UrlRole::Prometheus => &["http"],
+            UrlRole::RemoteWrite => &["http", "https"],
         }
     }
 
@@ -34,6 +37,7 @@ impl UrlRole {
             UrlRole::Api => "https://staging.example:8080",
             UrlRole::Telemetry => "wss://staging.example:8081",
             UrlRole::Prometheus => "http://127.0.0.1:9090",
+            UrlRole::RemoteWrite => "https://prometheus.example:9090/api/v1/write",
         }
     }
 }
