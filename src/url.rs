@@ -165,6 +165,10 @@ mod tests {
         let ws = ServiceUrl::parse("wss://h:8081/telemetry?x=1", UrlRole::Telemetry).unwrap();
         assert!(ws.secure);
         assert_eq!(ws.path, "/telemetry?x=1");
+        let rw = ServiceUrl::parse("https://prom:9090/api/v1/write", UrlRole::RemoteWrite).unwrap();
+        assert!(rw.secure && rw.path == "/api/v1/write" && rw.authority() == "prom:9090", "{rw:?}");
+        // The probe's client speaks no TLS, so its server stays http.
+        assert!(ServiceUrl::parse("https://prom:9090", UrlRole::Prometheus).unwrap_err().0.contains("\"https\""));
     }
 
     #[test]
