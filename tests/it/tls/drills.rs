@@ -7,8 +7,10 @@
 //! target's secret, which the run knows only for its own simulator). The restart commands do what the embedded
 //! simulator's revival does, the runbook's own recovery step: start the peer again, wait until it listens, then
 //! `POST /connect` so the bridge reconnects now rather than after its backoff; that is also what lets the
-//! recovery phases be a few seconds (two healthy 5 s windows) instead of the shipped 10 s. And a TLS target that
-//! dies mid-run gives counted errors and a verdict, never a hang.
+//! recovery phases be 7 s (two healthy 5 s windows from the second after the rollback) instead of the shipped 10 s.
+//! Baselines of 2 s and fault phases of 3 s are shorter than a window, so each is judged as one span, with the
+//! severity the shipped drill's longer phases reach. And a TLS target that dies mid-run gives counted errors and a
+//! verdict, never a hang.
 
 use std::time::Duration;
 
@@ -155,17 +157,17 @@ rate = 200
 timeout = "2s"
 [[phase]]
 name = "baseline"
-duration = "3s"
+duration = "2s"
 [[phase]]
 name = "dap-killed"
-duration = "4s"
+duration = "3s"
 faults = ["kill-dap"]
 [[phase]]
 name = "recovery-1"
 duration = "7s"
 [[phase]]
 name = "lsp-killed"
-duration = "4s"
+duration = "3s"
 faults = ["kill-lsp"]
 [[phase]]
 name = "recovery-2"
@@ -199,17 +201,17 @@ rate = 150
 timeout = "2s"
 [[phase]]
 name = "baseline"
-duration = "3s"
+duration = "2s"
 [[phase]]
 name = "key-rotated"
-duration = "4s"
+duration = "3s"
 faults = ["rotate"]
 [[phase]]
 name = "recovery-1"
 duration = "7s"
 [[phase]]
 name = "expired-share"
-duration = "4s"
+duration = "3s"
 faults = ["expired"]
 [[phase]]
 name = "recovery-2"
