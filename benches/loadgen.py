@@ -83,13 +83,16 @@ def install():
             skipped[cmd] = "apt-get could not install it"
     if not os.path.exists("/usr/bin/time"):
         sys.exit("/usr/bin/time (Debian package `time`) is required and could not be installed")
+    # The same artifacts in every pass: building the binary alone unifies features without the example's
+    # dev-dependencies, so it would be rebuilt (minutes) and differ from the binary the other passes measured.
+    what = ["--bin", "spacetime-drill", "--example", "plain_goose"]
     if not peers:
-        return build(["--bin", "spacetime-drill"])
+        return build(what)
     if not shutil.which("oha"):
         print("installing oha with cargo install --locked (about 5 minutes)...", flush=True)
         if sh(["cargo", "install", "--locked", "oha"], 3600).returncode != 0 or not shutil.which("oha"):
             skipped["oha"] = "cargo install --locked oha failed (or ~/.cargo/bin is not on PATH)"
-    build(["--bin", "spacetime-drill", "--example", "plain_goose"])
+    build(what)
 
 
 def build(what):

@@ -219,7 +219,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// Push live metrics with Prometheus remote write to this URL every 5 s and at the end, with a `shard` label,
-    /// e.g. `http://prometheus:9090/api/v1/write`; overrides `[metrics] remote_write`.
+    /// e.g. `http://prometheus:9090/api/v1/write` (https is verified with the `--ca-file`/`--insecure` options);
+    /// overrides `[metrics] remote_write`.
     #[arg(long, value_name = "URL")]
     pub metrics_remote_write: Option<String>,
 }

@@ -15,9 +15,11 @@ use std::fmt;
 pub enum UrlRole {
     Api,
     Telemetry,
-    /// A Prometheus server or remote-write endpoint: plain HTTP (the probe's and exporter's client speak no TLS) and
-    /// any path (a server behind a prefix, `/api/v1/write`).
+    /// A Prometheus server the probe asks: plain HTTP (the probe's client speaks no TLS) and any path (a server
+    /// behind a prefix).
     Prometheus,
+    /// A remote-write endpoint: HTTP or HTTPS (the run's TLS options apply) and any path (`/api/v1/write`).
+    RemoteWrite,
 }
 
 impl UrlRole {
@@ -26,6 +28,7 @@ impl UrlRole {
             UrlRole::Api => &["http", "https"],
             UrlRole::Telemetry => &["ws", "wss"],
             UrlRole::Prometheus => &["http"],
+            UrlRole::RemoteWrite => &["http", "https"],
         }
     }
 
@@ -34,6 +37,7 @@ impl UrlRole {
             UrlRole::Api => "https://staging.example:8080",
             UrlRole::Telemetry => "wss://staging.example:8081",
             UrlRole::Prometheus => "http://127.0.0.1:9090",
+            UrlRole::RemoteWrite => "https://prometheus.example:9090/api/v1/write",
         }
     }
 }
@@ -161,6 +165,10 @@ mod tests {
         let ws = ServiceUrl::parse("wss://h:8081/telemetry?x=1", UrlRole::Telemetry).unwrap();
         assert!(ws.secure);
         assert_eq!(ws.path, "/telemetry?x=1");
+        let rw = ServiceUrl::parse("https://prom:9090/api/v1/write", UrlRole::RemoteWrite).unwrap();
+        assert!(rw.secure && rw.path == "/api/v1/write" && rw.authority() == "prom:9090", "{rw:?}");
+        // The probe's client speaks no TLS, so its server stays http.
+        assert!(ServiceUrl::parse("https://prom:9090", UrlRole::Prometheus).unwrap_err().0.contains("\"https\""));
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub struct MetricsOptions {
     pub remote_write: Option<String>,
     /// `I` of `--shard I/N` ("0" without shards): a label on every pushed series and on `drill_run_info`.
     pub shard: String,
+    /// The run's TLS options (`[target]` `ca_file`, `insecure`, client certificate, or the flags): an `https`
+    /// remote-write URL is verified as the target is.
+    pub tls: crate::tls::TlsOptions,
 }
 
 #[derive(Default)]
@@ -66,6 +69,7 @@ pub struct Exporter {
     addr: Option<SocketAddr>,
     stop: CancellationToken,
     tasks: tokio::task::JoinSet<()>,
+    writer: Option<remote_write::Writer>,
 }
 
 impl Exporter {
@@ -84,10 +88,8 @@ impl Exporter {
             addr = Some(bound);
             tasks.spawn(serve(listener, state.clone(), opts.shard.clone(), stop.clone()));
         }
-        if let Some(url) = &opts.remote_write {
-            remote_write::Writer::new(url)?;
-        }
-        Ok(Exporter { opts, state, addr, stop, tasks })
+        let writer = opts.remote_write.as_deref().map(|url| remote_write::Writer::new(url, &opts.tls)).transpose()?;
+        Ok(Exporter { opts, state, addr, stop, tasks, writer })
     }
 
     /// Where scrapes go (the bound port when `listen` asked for port 0).
@@ -102,8 +104,7 @@ impl Exporter {
             s.sources = Some(sources);
             s.target = target;
         }
-        if let Some(url) = &self.opts.remote_write {
-            let writer = remote_write::Writer::new(url).expect("checked in start");
+        if let Some(writer) = self.writer.take() {
             let (state, shard, stop) = (self.state.clone(), self.opts.shard.clone(), self.stop.clone());
             self.tasks.spawn(push(writer, state, shard, stop));
         }

@@ -1,6 +1,6 @@
 //! Prometheus remote write (protocol 1.0): a snapshot as a protobuf `WriteRequest`, snappy-compressed, POSTed.
 //! For runs nothing can scrape (Kubernetes shards): every series carries `job` and `shard`, so a dashboard sums
-//! shards with `sum without (shard)`.
+//! shards with `sum without (shard)`. Over HTTP or HTTPS (the run's TLS options).
 //!
 //! The four messages are declared here with `prost` derives (field numbers from prometheus/prompb `types.proto`
 //! and `remote.proto`), which is all of the protocol a sender needs.
@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::TokioIo;
 use prost::Message;
 
 use super::buckets::BOUNDS;
 use super::snapshot::{Family, Kind, Value};
+use crate::tls::{Dialer, TlsOptions};
+use crate::url::{ServiceUrl, UrlRole};
 
 #[derive(Clone, PartialEq, Message)]
 pub struct WriteRequest {
@@ -87,41 +87,57 @@ pub fn write_request(families: &[Family], extra: &[(&str, &str)], timestamp_ms: 
     WriteRequest { timeseries }
 }
 
-/// POSTs write requests to one URL.
+/// POSTs write requests to one URL, over HTTPS with the run's TLS options when the URL is `https` (a private CA in
+/// `ca_file`, `insecure`, a client certificate): the same client the load engines use ([`Dialer`]).
+///
+/// A new connection per push: one every [`super::PUSH_EVERY`] costs nothing worth keeping a connection for, and a
+/// receiver restarted between pushes is simply dialled again (TLS sessions resume from the config's cache).
+#[derive(Clone)]
 pub struct Writer {
-    client: Client<HttpConnector, Full<Bytes>>,
-    url: hyper::Uri,
+    dialer: Dialer,
+    url: ServiceUrl,
 }
 
 impl Writer {
-    pub fn new(url: &str) -> anyhow::Result<Writer> {
-        let uri: hyper::Uri = url.parse().map_err(|e| anyhow::anyhow!("remote-write URL {url}: {e}"))?;
-        anyhow::ensure!(
-            uri.scheme_str() == Some("http") && uri.host().is_some(),
-            "remote-write URL {url} must be http://host:port/path, e.g. http://127.0.0.1:9090/api/v1/write"
-        );
-        Ok(Writer { client: Client::builder(TokioExecutor::new()).build_http(), url: uri })
+    /// Checks the URL and reads the TLS files now, so a bad one fails the run before any load.
+    pub fn new(url: &str, tls: &TlsOptions) -> anyhow::Result<Writer> {
+        let url = ServiceUrl::parse(url, UrlRole::RemoteWrite).map_err(|e| anyhow::anyhow!("remote-write URL {e}"))?;
+        let config = if url.secure { Some(crate::tls::client_config(tls)?) } else { None };
+        Ok(Writer { dialer: Dialer::new(&url, config.as_ref())?, url })
     }
 
-    /// Send one request; `Err` names the HTTP status and the receiver's message.
+    /// Send one request; `Err` names the HTTP status and the receiver's message, or the TLS problem in words.
     pub async fn send(&self, req: &WriteRequest, timeout: Duration) -> Result<(), String> {
         let body = snap::raw::Encoder::new().compress_vec(&req.encode_to_vec()).map_err(|e| e.to_string())?;
-        let request = hyper::Request::post(self.url.clone())
+        let request = hyper::Request::post(self.url.path.as_str())
+            .header(hyper::header::HOST, self.url.authority())
             .header("Content-Encoding", "snappy")
             .header("Content-Type", "application/x-protobuf")
             .header("User-Agent", concat!("spacetime-drill/", env!("CARGO_PKG_VERSION")))
             .header("X-Prometheus-Remote-Write-Version", "0.1.0")
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| e.to_string())?;
-        let resp = tokio::time::timeout(timeout, self.client.request(request))
+        let exchange = async {
+            let stream = self.dialer.dial().await?;
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            let conn = tokio::spawn(conn);
+            let resp = sender.send_request(request).await?;
+            let status = resp.status();
+            let body = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            drop(sender);
+            conn.abort();
+            anyhow::Ok((status, body))
+        };
+        let (status, body) = tokio::time::timeout(timeout, exchange)
             .await
             .map_err(|_| format!("no answer within {timeout:?}"))?
-            .map_err(|e| format!("{:#}", anyhow::Error::from(e)))?;
-        let status = resp.status();
+            .map_err(|e| match e.chain().find_map(crate::tls::explain) {
+                Some(why) => format!("TLS to {}: {why}", self.url),
+                None => format!("{e:#}"),
+            })?;
         if status.is_success() {
             return Ok(());
         }
-        let body = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
         Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&body).trim().chars().take(200).collect::<String>()))
     }
 }

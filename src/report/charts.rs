@@ -4,8 +4,8 @@
 
 use plotters::prelude::*;
 
-use super::Report;
 use super::timeline::{FaultWindow, fault_windows};
+use super::{Report, queries};
 use crate::api::Endpoint;
 use crate::judge::Profile;
 use crate::record::SecondRecord;
@@ -27,7 +27,7 @@ struct Series {
 
 /// One chart: what it shows and the threshold it is judged by, if any.
 struct Spec {
-    title: &'static str,
+    title: String,
     unit: &'static str,
     series: Vec<Series>,
     threshold: Option<f64>,
@@ -58,56 +58,65 @@ fn specs(report: &Report) -> Vec<Spec> {
         let (count, errors) = totals(s);
         (count > 0).then(|| errors as f64 * 100.0 / count as f64)
     };
-    vec![
-        Spec { title: "p95 latency per endpoint", unit: "ms", series: p95, threshold: Some(p.p95_ms) },
+    let mut specs = vec![
+        Spec { title: "p95 latency per endpoint".into(), unit: "ms", series: p95, threshold: Some(p.p95_ms) },
         Spec {
-            title: "error rate",
+            title: "error rate".into(),
             unit: "% of requests",
             series: vec![series("all endpoints", secs, error_rate)],
             threshold: Some(p.error_rate_pct),
         },
         Spec {
-            title: "requests per second",
+            title: "requests per second".into(),
             unit: "req/s",
             series: vec![series("sent", secs, |s| Some(totals(s).0 as f64))],
             threshold: None,
         },
         Spec {
-            title: "frames per second",
+            title: "frames per second".into(),
             unit: "FPS",
             series: vec![series("mean", secs, |s| s.fps_mean), series("min", secs, |s| s.fps_min)],
             threshold: Some(p.fps_p5),
         },
         Spec {
-            title: "resident memory",
+            title: "resident memory".into(),
             unit: "MB",
             series: vec![series(&on("memory_mb", "target"), secs, |s| s.memory_mb)],
             threshold: None,
         },
         Spec {
-            title: "disk usage",
+            title: "disk usage".into(),
             unit: "% used",
             series: vec![series(&on("disk_pct", "target disk"), secs, |s| s.disk_pct)],
             threshold: Some(p.disk_warn_pct),
         },
         Spec {
-            title: "CPU use",
+            title: "CPU use".into(),
             unit: "%",
             series: vec![series(&on("cpu_pct", "target"), secs, |s| s.cpu_pct)],
             threshold: Some(p.cpu_pct),
         },
-    ]
+    ];
+    // The Prometheus probe's queries, one chart each, their check's bound as the threshold.
+    specs.extend(queries::prepare(report).into_iter().map(|q| Spec {
+        title: format!("Prometheus query {}", q.name),
+        unit: "answer",
+        threshold: q.bound.map(|(_, v)| v),
+        series: vec![Series { name: q.name, points: q.points }],
+    }));
+    specs
 }
 
 /// Every chart as `(title, svg)`; a signal with no samples (no telemetry, no disk probe) gives `None` for its svg.
-pub fn render_charts(report: &Report) -> anyhow::Result<Vec<(&'static str, Option<String>)>> {
+pub fn render_charts(report: &Report) -> anyhow::Result<Vec<(String, Option<String>)>> {
     let faults = fault_windows(&report.record);
     let x_max = report.record.seconds.last().map_or(0.0, |s| f64::from(s.t) + 1.0).max(report.duration_s).max(1.0);
     specs(report)
         .into_iter()
         .map(|spec| {
             let empty = spec.series.iter().all(|s| s.points.is_empty());
-            Ok((spec.title, if empty { None } else { Some(draw(&spec, &faults, x_max)?) }))
+            let svg = if empty { None } else { Some(draw(&spec, &faults, x_max)?) };
+            Ok((spec.title, svg))
         })
         .collect()
 }
@@ -115,13 +124,15 @@ pub fn render_charts(report: &Report) -> anyhow::Result<Vec<(&'static str, Optio
 fn draw(spec: &Spec, faults: &[FaultWindow], x_max: f64) -> anyhow::Result<String> {
     let fail = |e: &dyn std::fmt::Display| anyhow::anyhow!("chart {:?}: {e}", spec.title);
     let highest = spec.series.iter().flat_map(|s| &s.points).map(|p| p.1).chain(spec.threshold).fold(0.0, f64::max);
-    let y_max = (highest * 1.15).max(1.0);
+    // Scaled to the data, small ones too: a query answering in seconds (0.05 against a bound of 0.2) must not be a
+    // flat line at the bottom of a 0-1 axis.
+    let y_max = if highest > 0.0 { highest * 1.15 } else { 1.0 };
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (960, 280)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| fail(&e))?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(spec.title, ("sans-serif", 18))
+            .caption(&spec.title, ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(32)
             .y_label_area_size(56)

@@ -64,10 +64,10 @@ pub fn render_html(report: &Report, w: &mut dyn Write) -> anyhow::Result<()> {
     for (title, svg) in charts::render_charts(report)? {
         match svg {
             Some(svg) => {
-                let _ = write!(h, "<figure aria-label=\"{}\">{svg}</figure>", esc(title));
+                let _ = write!(h, "<figure aria-label=\"{}\">{svg}</figure>", esc(&title));
             }
             None => {
-                let _ = write!(h, "<p class=nodata>{}: no samples in this run</p>", esc(title));
+                let _ = write!(h, "<p class=nodata>{}: no samples in this run</p>", esc(&title));
             }
         }
     }

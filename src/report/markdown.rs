@@ -55,6 +55,7 @@ pub fn render_summary(report: &Report, w: &mut dyn Write) -> anyhow::Result<()> 
         }
         m.push('\n');
     }
+    let queries = super::queries::prepare(report);
     for p in &report.phases {
         let fps = p.fps.map_or_else(|| "-".into(), |f| format!("{:.1}", f.median));
         let _ = writeln!(
@@ -75,6 +76,10 @@ pub fn render_summary(report: &Report, w: &mut dyn Write) -> anyhow::Result<()> 
                 ms(lat, |p| p.p99),
                 ms(lat, |p| p.max)
             );
+        }
+        let asked = super::queries::markdown_table(&queries, &p.name);
+        if !asked.is_empty() {
+            let _ = write!(m, "\n{asked}");
         }
         let failed: Vec<String> = report
             .verdict

@@ -16,6 +16,7 @@ mod markdown;
 mod merge;
 mod outcome;
 mod postmortem;
+mod queries;
 mod render;
 mod summary;
 mod table;

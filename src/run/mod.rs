@@ -317,6 +317,7 @@ fn metrics_options(scenario: &Scenario, args: &RunArgs) -> anyhow::Result<Metric
         listen,
         remote_write: args.metrics_remote_write.clone().or_else(|| m.remote_write.clone()),
         shard: args.shard.map_or(0, |s| s.index).to_string(),
+        tls: crate::target::tls_options(scenario.file.target.as_ref(), &args.tls)?,
     })
 }
 

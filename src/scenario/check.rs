@@ -262,7 +262,7 @@ fn check_metrics(c: &mut Checker, at: &KeyPath, m: &super::model::Metrics) {
         });
     }
     if let Some(url) = &m.remote_write {
-        check_url(c, &at.key("remote_write"), url, UrlRole::Prometheus);
+        check_url(c, &at.key("remote_write"), url, UrlRole::RemoteWrite);
     }
 }
 

@@ -149,8 +149,8 @@ impl Target {
 }
 
 /// The scenario's TLS keys, each overridden by its command-line option; files named only on the command line are
-/// checked here as `validate` checks the scenario's.
-fn tls_options(declared: Option<&crate::scenario::Target>, args: &TlsArgs) -> anyhow::Result<TlsOptions> {
+/// checked here as `validate` checks the scenario's. Also what an `https` remote-write URL is verified with.
+pub fn tls_options(declared: Option<&crate::scenario::Target>, args: &TlsArgs) -> anyhow::Result<TlsOptions> {
     let mut opts = declared.map(|t| t.tls()).unwrap_or_default();
     if let Some(ca) = &args.ca_file {
         crate::tls::ca_certificates(ca).map_err(|e| anyhow::anyhow!("--ca-file: {e}"))?;

@@ -1,10 +1,12 @@
 //! Live metrics (issue 14): a real Prometheus (Debian's `prometheus`, started here on a free loopback port with its
 //! own TSDB in a temporary directory, killed with its process group on drop) scrapes a drill and receives its
-//! remote writes; the dashboard is checked against a real exposition; bad input fails as documented.
+//! remote writes (over HTTP, and over HTTPS to a Prometheus serving TLS); the dashboard is checked against a real
+//! exposition; bad input fails as documented.
 
 mod bad_input;
 mod dashboard;
 mod prometheus;
+mod remote_write_tls;
 mod sim_metrics;
 
 use std::net::TcpListener;

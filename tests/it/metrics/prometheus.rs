@@ -1,6 +1,7 @@
 //! One real Prometheus, one 20 s drill with a latency fault (300 ms of work per simulator frame): what
 //! Prometheus scraped and received by remote write agrees with report.json, and the Prometheus probe's view of the
-//! simulator's own latency becomes a check and evidence in the verdict.
+//! simulator's own latency becomes a check and evidence in the verdict, and a chart and a per-phase table in the
+//! HTML and Markdown reports.
 
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
@@ -128,7 +129,7 @@ fn prometheus_scrapes_and_receives_a_drill_and_its_queries_judge_it() {
     let out = work.path().join("out");
     let remote = format!("http://127.0.0.1:{}/api/v1/write", prom.port);
     let listen = format!("127.0.0.1:{harness}");
-    let args = ["run", file.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()];
+    let args = ["run", file.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap(), "--format", "html,md"];
     let metrics = ["--metrics-listen", &listen, "--metrics-remote-write", &remote, "--shard", "0/1"];
     let o = wait_run(spawn_run(&[&args[..], &metrics[..]].concat(), work.path()));
     assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
@@ -205,4 +206,22 @@ fn prometheus_scrapes_and_receives_a_drill_and_its_queries_judge_it() {
     let scraped = prom.scalar(r#"sum(max_over_time(drill_requests_total{job="drill-scrape"}[5m]))"#) as u64;
     assert_eq!((pushed, scraped), (total, total));
     assert_eq!(prom.query(r#"drill_run_info{job="spacetime-drill",shard="0"}"#).as_array().map(Vec::len), Some(1));
+
+    // 6. The reports show the queries, not only report.json: a chart per query in the HTML, and in the Markdown
+    //    summary a table per phase whose fault row has the answer that broke the check as its max.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<figure aria-label=\"Prometheus query service_p95_s\"><svg"), "a drawn chart");
+    assert!(html.contains("Prometheus query bad_q: no samples in this run"), "a query that never answered says so");
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    let section = md.split("### fault").nth(1).unwrap().split("### ").next().unwrap();
+    let row = section.lines().find(|l| l.starts_with("| service_p95_s |")).unwrap_or_else(|| panic!("{section}"));
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    let max: f64 = cells[3].parse().unwrap();
+    let worst = seen(fault_index).into_iter().fold(f64::MIN, f64::max);
+    assert!(max > 0.2 && (max - worst).abs() <= worst * 1e-3, "{row} vs the record's worst answer {worst}");
+    assert_eq!(cells[6], "< 0.2", "{row}");
+    let bad_row = section.lines().find(|l| l.starts_with("| bad_q |")).unwrap_or_else(|| panic!("{section}"));
+    let cells: Vec<&str> = bad_row.split('|').map(str::trim).collect();
+    assert_eq!(cells[2..5], ["-", "-", "0"], "no answer: {bad_row}");
+    assert!(cells[5].parse::<u64>().unwrap() > 0, "its failed asks counted: {bad_row}");
 }

@@ -1,11 +1,16 @@
-//! The CI gate, high-error-rate and auth-failures drills over HTTPS and WSS against a simulator started as its own
+//! The CI gate, high-error-rate and auth-failures drills over HTTPS and WSS against one simulator started as its own
 //! process (`sim --tls-cert ... --jwt-secret-file ...`), run as `run --target https://... --telemetry wss://...`
-//! with the token from the environment: shortened copies (the same faults, seconds-long phases) reach the verdicts
-//! the shipped drills reach over plain HTTP (`run/shipped.rs`); the recovery phases keep the shipped 10 s, which
-//! the bridge's reconnect backoff (1, 2, 4, 8 s) needs. Against a target the run did not start, the faults
-//! name their objects: the DAP by its port with a restart command, the signing key by its file, and the bad token
-//! is a wrongly signed one (an expired one needs the target's secret, which the run knows only for its own
-//! simulator). And a TLS target that dies mid-run gives counted errors and a verdict, never a hang.
+//! with the token from the environment: shortened copies of the shipped drills (the same faults in the same order,
+//! seconds-long phases) reach the verdicts the shipped drills reach over plain HTTP (`run/shipped.rs`). Against a
+//! target the run did not start, the faults name their objects: the DAP and the LSP by their ports with a restart
+//! command, the signing key by its file, and the bad token is a wrongly signed one (an expired one needs the
+//! target's secret, which the run knows only for its own simulator). The restart commands do what the embedded
+//! simulator's revival does, the runbook's own recovery step: start the peer again, wait until it listens, then
+//! `POST /connect` so the bridge reconnects now rather than after its backoff; that is also what lets the
+//! recovery phases be 7 s (two healthy 5 s windows from the second after the rollback) instead of the shipped 10 s.
+//! Baselines of 2 s and fault phases of 3 s are shorter than a window, so each is judged as one span, with the
+//! severity the shipped drill's longer phases reach. And a TLS target that dies mid-run gives counted errors and a
+//! verdict, never a hang.
 
 use std::time::Duration;
 
@@ -41,8 +46,8 @@ fn gate_high_error_rate_and_auth_failures_over_tls_reach_the_http_verdicts() {
         "[target]\nurl = \"{url}\"\ntelemetry = \"{ws}\"\ntoken_env = \"DRILL_TLS_TOKEN\"\nca_file = \"{}\"\n",
         pki.arg("ca.pem")
     );
-    let revived = dir.path().join("dap.pid");
-    let _revived = KillPidFile(revived.clone());
+    let revived = [dir.path().join("dap.pid"), dir.path().join("lsp.pid")];
+    let _revived = revived.clone().map(KillPidFile);
     let run = |name: &str, body: &str, seen: Seen, verdict: &str| {
         let path = write(dir.path(), &format!("{name}.toml"), &format!("{target}{body}"));
         let args = ["run", path.to_str().unwrap(), "--quiet", "--target", &url, "--telemetry", &ws];
@@ -59,15 +64,29 @@ fn gate_high_error_rate_and_auth_failures_over_tls_reach_the_http_verdicts() {
     };
 
     run("ci-gate", GATE, &[], "PASS healthy");
-    let dap = sim.ports.dap;
-    let restart = format!(
-        "{} sim dap --port {dap} --project-dir {} >/dev/null 2>&1 </dev/null & echo $! > {}",
-        crate::support::EXE,
-        sim.project_dir.display(),
-        revived.display()
-    );
-    let high = HIGH_ERROR_RATE.replace("DAP_PORT", &dap.to_string()).replace("RESTART", &restart);
-    run("high-error-rate", &high, &[("dap-killed", "high_error_rate", "P1")], "high_error_rate P1");
+    // The runbook's "Restart connection" (`curl -X POST .../connect`) after the peer is back, as the embedded
+    // simulator's revival does; the token comes from the environment, so the scenario text never holds it.
+    let restart = |peer: &str, port: u16, pid_file: &std::path::Path| {
+        let port_file = dir.path().join(format!("{peer}.port"));
+        format!(
+            "{exe} sim {peer} --port {port} --project-dir {project} --port-file {pf} >/dev/null 2>&1 </dev/null & \
+             echo $! > {pid}; while [ ! -s {pf} ]; do sleep 0.02; done; curl -sS -o /dev/null --cacert {ca} -X POST \
+             -H \"Authorization: Bearer $DRILL_TLS_TOKEN\" {url}/connect",
+            exe = crate::support::EXE,
+            project = sim.project_dir.display(),
+            pf = port_file.display(),
+            pid = pid_file.display(),
+            ca = pki.arg("ca.pem"),
+        )
+    };
+    let (dap, lsp) = (sim.ports.dap, sim.ports.lsp);
+    let high = HIGH_ERROR_RATE
+        .replace("DAP_PORT", &dap.to_string())
+        .replace("LSP_PORT", &lsp.to_string())
+        .replace("RESTART_DAP", &restart("dap", dap, &revived[0]))
+        .replace("RESTART_LSP", &restart("lsp", lsp, &revived[1]));
+    let seen = [("dap-killed", "high_error_rate", "P1"), ("lsp-killed", "high_error_rate", "P1")];
+    run("high-error-rate", &high, &seen, "high_error_rate P1");
     let auth = AUTH_FAILURES.replace("SECRET_FILE", &secret.display().to_string());
     let auth = auth.replace("SECRET_DIR", &secret_dir.display().to_string());
     let seen = [("key-rotated", "auth_failures", "P1"), ("expired-share", "auth_failures", "P2")];
@@ -85,15 +104,15 @@ fn a_tls_target_that_dies_mid_run_gives_counted_errors_and_a_verdict() {
     let sim = tls_sim(&pki, "server", &[]);
     let dir = tempfile::tempdir().unwrap();
     let body = format!(
-        "[target]\nurl = \"{}\"\ntelemetry = \"{}\"\nca_file = \"{}\"\n[load]\nrate = 50\ntimeout = \"1s\"\n\
-         [[phase]]\nname = \"dies\"\nduration = \"5s\"\n",
+        "[target]\nurl = \"{}\"\ntelemetry = \"{}\"\nca_file = \"{}\"\n[load]\nrate = 100\ntimeout = \"1s\"\n\
+         [[phase]]\nname = \"dies\"\nduration = \"3s\"\n",
         https(&sim, "127.0.0.1"),
         wss(&sim),
         pki.arg("ca.pem")
     );
     let path = write(dir.path(), "dies.toml", &body);
     let killer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(2500));
+        std::thread::sleep(Duration::from_millis(1500));
         drop(sim);
     });
     let r = drill(&["run", path.to_str().unwrap(), "--quiet"], &[], Duration::from_secs(40));
@@ -107,7 +126,7 @@ fn a_tls_target_that_dies_mid_run_gives_counted_errors_and_a_verdict() {
     assert!(report["verdict"]["phases"][0]["incidents"].as_array().is_some_and(|i| !i.is_empty()), "a verdict");
 }
 
-/// Kills the DAP a restart command brought back (it is not in the simulator's process group).
+/// Kills a DAP or LSP a restart command brought back (it is not in the simulator's process group).
 struct KillPidFile(std::path::PathBuf);
 
 impl Drop for KillPidFile {
@@ -138,23 +157,37 @@ rate = 200
 timeout = "2s"
 [[phase]]
 name = "baseline"
-duration = "3s"
+duration = "2s"
 [[phase]]
 name = "dap-killed"
-duration = "5s"
+duration = "3s"
 faults = ["kill-dap"]
 [[phase]]
 name = "recovery-1"
-duration = "10s"
+duration = "7s"
+[[phase]]
+name = "lsp-killed"
+duration = "3s"
+faults = ["kill-lsp"]
+[[phase]]
+name = "recovery-2"
+duration = "7s"
 [[fault]]
 name = "kill-dap"
 [fault.kill_process]
 port = DAP_PORT
 signal = "KILL"
 restart = true
-restart_command = "RESTART"
+restart_command = 'RESTART_DAP'
+[[fault]]
+name = "kill-lsp"
+[fault.kill_process]
+port = LSP_PORT
+signal = "KILL"
+restart = true
+restart_command = 'RESTART_LSP'
 [allow]
-ports = [DAP_PORT]
+ports = [DAP_PORT, LSP_PORT]
 [expect]
 incident = "high_error_rate"
 severity = "P1"
@@ -168,21 +201,21 @@ rate = 150
 timeout = "2s"
 [[phase]]
 name = "baseline"
-duration = "3s"
+duration = "2s"
 [[phase]]
 name = "key-rotated"
-duration = "4s"
+duration = "3s"
 faults = ["rotate"]
 [[phase]]
 name = "recovery-1"
-duration = "10s"
+duration = "7s"
 [[phase]]
 name = "expired-share"
-duration = "4s"
+duration = "3s"
 faults = ["expired"]
 [[phase]]
 name = "recovery-2"
-duration = "10s"
+duration = "7s"
 [[fault]]
 name = "rotate"
 [fault.key_rotation]
