@@ -54,6 +54,6 @@ fn version_names_the_git_commit_of_the_build() {
             let want = format!("spacetime-drill {} (commit {})\n", env!("CARGO_PKG_VERSION"), head.trim());
             assert_eq!(version, want);
         }
-        _ => assert_eq!(version, format!("spacetime-drill {}\n", env!("CARGO_PKG_VERSION"))),
+        _ => assert!(version.starts_with(&format!("spacetime-drill {} (commit unknown: ", env!("CARGO_PKG_VERSION")))),
     }
 }
