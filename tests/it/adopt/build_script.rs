@@ -23,7 +23,7 @@ fn stamped(exe: &Path, dir: &Path, path_var: &str) -> String {
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@localhost", "-c", "init.defaultBranch=main"])
+        .args(["-c", "user.name=t", "-c", "user.email=t@localhost", "-c", "commit.gpgsign=false"])
         .args(args)
         .current_dir(dir)
         .output()
