@@ -1,6 +1,7 @@
 //! Stamps `--version` with the git commit it was built from, so a report or a bug filed from a CI log names the
 //! exact build. Outside a git checkout of this package (a crates.io tarball, a source archive, even one unpacked
-//! inside some other repository) there is no commit to name, and the version is the package version alone.
+//! inside some other repository), or where git is not installed, there is no commit to name: the build goes on and
+//! the version says why it names none, so a bug report shows at once that the commit has to be asked for.
 
 use std::path::Path;
 use std::process::Command;
@@ -11,12 +12,12 @@ fn main() {
     let dir = Path::new(&manifest_dir);
     let commit = commit(dir);
     let stamped = match &commit {
-        Some(commit) => format!("{version} (commit {commit})"),
-        None => version.to_owned(),
+        Ok(commit) => format!("{version} (commit {commit})"),
+        Err(why) => format!("{version} (commit unknown: {why})"),
     };
     println!("cargo:rustc-env=SPACETIME_DRILL_VERSION={stamped}");
     println!("cargo:rerun-if-changed=build.rs");
-    if commit.is_none() {
+    if commit.is_err() {
         return;
     }
     // Rebuild when HEAD moves: HEAD itself (checkout) and the branch it points at (commit). Both paths come from git
@@ -31,11 +32,17 @@ fn main() {
     }
 }
 
-/// The commit of HEAD, only when `dir` is the top of its own git work tree.
-fn commit(dir: &Path) -> Option<String> {
-    let top = git(dir, &["rev-parse", "--show-toplevel"])?;
-    let same = Path::new(&top).canonicalize().ok()? == dir.canonicalize().ok()?;
-    same.then(|| git(dir, &["rev-parse", "--short=12", "HEAD"])).flatten()
+/// The commit of HEAD, only when `dir` is the top of its own git work tree; otherwise why there is none.
+fn commit(dir: &Path) -> Result<String, &'static str> {
+    if Command::new("git").arg("--version").output().is_err() {
+        return Err("git is not installed");
+    }
+    let top = git(dir, &["rev-parse", "--show-toplevel"]);
+    let same = top.is_some_and(|top| Path::new(&top).canonicalize().ok() == dir.canonicalize().ok());
+    if !same {
+        return Err("not built from a git checkout");
+    }
+    git(dir, &["rev-parse", "--short=12", "HEAD"]).ok_or("the repository has no commit yet")
 }
 
 fn git(dir: &Path, args: &[&str]) -> Option<String> {

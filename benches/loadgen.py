@@ -45,7 +45,8 @@ SRV_CPU = os.environ.get("LOADGEN_SRV_CPU", "0")
 REPS = int(os.environ.get("LOADGEN_REPS", "3"))
 ONLY = os.environ.get("LOADGEN_ONLY", "")
 SECS = int(os.environ.get("LOADGEN_SECONDS", "10"))
-EXE = os.path.join(ROOT, "target", "release", "spacetime-drill")
+# LOADGEN_EXE measures another build of ours (e.g. target/release-lto/spacetime-drill, issue 15's profile comparison).
+EXE = os.environ.get("LOADGEN_EXE") or os.path.join(ROOT, "target", "release", "spacetime-drill")
 GOOSE = os.path.join(ROOT, "target", "release", "examples", "plain_goose")
 JSON = b'{"overall_ready":true,"state":2,"debug_adapter":{"service_name":"Debug Adapter","port":6006,"state":2}}'
 children = []

@@ -1,7 +1,9 @@
 //! Adoption (issue 15): what a team needs to put the tool in its pipeline. The Kubernetes manifests and their wait
 //! script, the example CI files checked against this build's command line, the job summary, logs without colour
-//! codes off a terminal, completions and man pages, `--version`, and the tmpfs drills' capability check.
+//! codes off a terminal, completions and man pages, `--version` and the build script that stamps it, and the tmpfs
+//! drills' capability check.
 
+mod build_script;
 mod capability;
 mod examples;
 mod kube;
