@@ -7,7 +7,6 @@
 //! Only the shards of one drill merge: the same scenario (by hash), the same endpoints and histogram bounds, each
 //! shard once, none missing. Anything else is a [`MergeError`] that names the report, never a silent sum.
 
-
 use sha2::Digest;
 
 use super::{Report, RunStatus, decide, summarize};

@@ -112,7 +112,8 @@ fn recover_host_replays_that_hosts_journal_over_ssh_with_an_installed_or_uploade
         // A ballast file by the tool's own name, inside the fault's journaled scope: what the journal's replay
         // accepts.
         let (host_journal, ballast) = (dir.path().join("host.jsonl"), dir.path().join(".spacetime-drill-ballast.1"));
-        let scope = spacetime_drill::fault::undo::Scope { paths: vec![dir.path().canonicalize().unwrap()], ports: vec![] };
+        let scope =
+            spacetime_drill::fault::undo::Scope { paths: vec![dir.path().canonicalize().unwrap()], ports: vec![] };
         {
             // What an agent killed with its watchdog (a host crash) leaves: an intent whose change was made.
             let mut journal = spacetime_drill::fault::Journal::open(&host_journal).unwrap();
