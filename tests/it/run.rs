@@ -53,18 +53,13 @@ fn write_scenario(dir: &Path, body: &str) -> PathBuf {
 }
 
 #[test]
-fn ci_gate_counts_match_rate_times_duration() {
+fn ci_gate_passes_a_healthy_simulator_with_rate_times_duration_requests() {
     let _one = one_at_a_time();
     let out = tempfile::tempdir().unwrap();
     let o = run(&["run", "scenarios/ci-gate.toml", "--quiet", "--out", out.path().to_str().unwrap()], &[]);
-    // Judged (0, or 1 when a busy machine took the FPS of one window under 85: the gate's own tests cover the
-    // verdict), never a harness error: what this test pins is the counts.
-    assert!(
-        matches!(o.status.code(), Some(0 | 1)),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("PASS healthy"), "{stdout}");
     let report = read_report(out.path());
     assert_eq!(report["schema_version"], 3);
     assert_eq!(report["outcome"]["conclusion"], "passed", "exit 0 is the report's outcome: {}", report["outcome"]);

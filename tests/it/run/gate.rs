@@ -1,5 +1,5 @@
-//! `scenarios/ci-gate.toml`, shortened: it passes against a healthy simulator and fails (exit 1) when frame work
-//! pushes p95 over the runbook's 200 ms.
+//! `scenarios/ci-gate.toml`, shortened: it fails (exit 1) when frame work pushes p95 over the runbook's 200 ms (that
+//! the gate as shipped passes against a healthy simulator is `run::ci_gate_passes_a_healthy_simulator_with_rate_times_duration_requests`).
 
 use super::drills::drive;
 use super::repo;
@@ -14,14 +14,6 @@ fn short_gate(extra: &str) -> String {
         phase.as_table_mut().unwrap().insert("duration".into(), secs.into());
     }
     format!("{}\n{extra}", toml::to_string(&file).unwrap())
-}
-
-#[test]
-fn ci_gate_passes_on_a_healthy_simulator() {
-    let _one = super::one_at_a_time();
-    let (code, stdout, _) = drive(&short_gate(""));
-    assert_eq!(code, Some(0));
-    assert!(stdout.contains("PASS healthy"), "{stdout}");
 }
 
 #[test]
