@@ -68,3 +68,46 @@ fn eventually<T>(within: Duration, what: &str, mut f: impl FnMut() -> Option<T>)
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A Prometheus server a test owns: its own TSDB and files in a temporary directory, its remote-write receiver on,
+/// its process group killed when dropped.
+struct PromServer {
+    port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl PromServer {
+    /// `prometheus` on a free loopback port, in its directory with `files` (`prometheus.yml` among them) written
+    /// there first, so `extra` flags name them relatively.
+    fn spawn(files: &[(&str, &str)], extra: &[&str]) -> PromServer {
+        use std::os::unix::process::CommandExt;
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let port = free_port();
+        // The remote-write receiver flag of Prometheus 2.33-2.x (Debian 12 ships 2.42; see `prometheus --help`).
+        let child = Command::new("prometheus")
+            .current_dir(dir.path())
+            .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
+            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .args(["--web.enable-remote-write-receiver", "--log.level=warn"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("prometheus runs (apt-get install prometheus)");
+        PromServer { port, child, _dir: dir }
+    }
+}
+
+impl Drop for PromServer {
+    fn drop(&mut self) {
+        use nix::sys::signal::{Signal, killpg};
+        let _ = killpg(nix::unistd::Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
+        let _ = self.child.wait();
+    }
+}

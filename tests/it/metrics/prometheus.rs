@@ -3,46 +3,24 @@
 //! simulator's own latency becomes a check and evidence in the verdict, and a chart and a per-phase table in the
 //! HTML and Markdown reports.
 
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
 use serde_json::Value;
 
-use super::{eventually, free_port, http_get, read_report, spawn_run, wait_run};
+use super::{PromServer, eventually, free_port, http_get, read_report, spawn_run, wait_run};
 
-/// A Prometheus server with its own TSDB, scraping every second what the harness's `/sd` lists (the harness and
-/// the run's simulator), remote-write receiver on.
-struct Prometheus {
-    port: u16,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
+/// A Prometheus server scraping every second what the harness's `/sd` lists (the harness and the run's simulator).
+struct Prometheus(PromServer);
 
 impl Prometheus {
     fn start(harness_port: u16) -> Prometheus {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
         let config = format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - \
              job_name: drill-scrape\n    http_sd_configs:\n      - url: http://127.0.0.1:{harness_port}/sd\n        \
              refresh_interval: 1s\n"
         );
-        std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
-        // The remote-write receiver flag of Prometheus 2.33-2.x (Debian 12 ships 2.42; see `prometheus --help`).
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .args(["--web.enable-remote-write-receiver", "--log.level=warn"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("prometheus runs (apt-get install prometheus)");
-        let p = Prometheus { port, child, _dir: dir };
+        let p = Prometheus(PromServer::spawn(&[("prometheus.yml", &config)], &[]));
+        let port = p.0.port;
         eventually(Duration::from_secs(30), "prometheus ready", || http_get(port, "/-/ready"));
         p
     }
@@ -50,7 +28,7 @@ impl Prometheus {
     /// An instant query's `data.result`.
     fn query(&self, promql: &str) -> Value {
         let q = form_urlencoded::Serializer::new(String::new()).append_pair("query", promql).finish();
-        let body = http_get(self.port, &format!("/api/v1/query?{q}")).unwrap_or_else(|| panic!("query {promql}"));
+        let body = http_get(self.0.port, &format!("/api/v1/query?{q}")).unwrap_or_else(|| panic!("query {promql}"));
         let v: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["status"], "success", "{promql}: {v}");
         v["data"]["result"].clone()
@@ -59,13 +37,6 @@ impl Prometheus {
     fn scalar(&self, promql: &str) -> f64 {
         let r = self.query(promql);
         r[0]["value"][1].as_str().unwrap_or_else(|| panic!("{promql}: {r}")).parse().unwrap()
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = killpg(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
-        let _ = self.child.wait();
     }
 }
 
@@ -125,9 +96,9 @@ fn prometheus_scrapes_and_receives_a_drill_and_its_queries_judge_it() {
     let prom = Prometheus::start(harness);
     let work = tempfile::tempdir().unwrap();
     let file = work.path().join("s.toml");
-    std::fs::write(&file, scenario(prom.port)).unwrap();
+    std::fs::write(&file, scenario(prom.0.port)).unwrap();
     let out = work.path().join("out");
-    let remote = format!("http://127.0.0.1:{}/api/v1/write", prom.port);
+    let remote = format!("http://127.0.0.1:{}/api/v1/write", prom.0.port);
     let listen = format!("127.0.0.1:{harness}");
     let args = ["run", file.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap(), "--format", "html,md"];
     let metrics = ["--metrics-listen", &listen, "--metrics-remote-write", &remote, "--shard", "0/1"];

@@ -3,63 +3,34 @@
 //! `--ca-file` and Prometheus holds the run's counts; without the CA the push is refused with the certificate
 //! problem named, and `insecure` skips the check, as it does for the target.
 
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
 use serde_json::Value;
 use spacetime_drill::metrics::remote_write::{WriteRequest, Writer};
 use spacetime_drill::tls::{Dialer, TlsOptions, client_config};
 use spacetime_drill::url::{ServiceUrl, UrlRole};
 
-use super::{free_port, read_report, spawn_run, wait_run};
+use super::{PromServer, read_report, spawn_run, wait_run};
 use crate::tls::Pki;
 
 /// Prometheus with only its remote-write receiver in use, serving HTTPS with `pki`'s server certificate.
-struct TlsPrometheus {
-    port: u16,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for TlsPrometheus {
-    fn drop(&mut self) {
-        let _ = killpg(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
-        let _ = self.child.wait();
-    }
-}
+struct TlsPrometheus(PromServer);
 
 impl TlsPrometheus {
     fn start(pki: &Pki) -> TlsPrometheus {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
         let web = format!(
             "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
             pki.arg("server.pem"),
             pki.arg("server.key")
         );
-        std::fs::write(dir.path().join("web.yml"), web).unwrap();
-        std::fs::write(dir.path().join("prometheus.yml"), "global:\n  scrape_interval: 1m\n").unwrap();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
-            .arg(format!("--web.config.file={}", dir.path().join("web.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .args(["--web.enable-remote-write-receiver", "--log.level=warn"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("prometheus runs (apt-get install prometheus)");
-        TlsPrometheus { port, child, _dir: dir }
+        let files = [("web.yml", web.as_str()), ("prometheus.yml", "global:\n  scrape_interval: 1m\n")];
+        TlsPrometheus(PromServer::spawn(&files, &["--web.config.file=web.yml"]))
     }
 
     fn url(&self, path: &str) -> String {
-        format!("https://127.0.0.1:{}{path}", self.port)
+        format!("https://127.0.0.1:{}{path}", self.0.port)
     }
 }
 
