@@ -8,6 +8,7 @@
 //! *deviation* from the runbook's healthy state.
 
 mod checks;
+mod events;
 mod expect;
 mod finding;
 #[cfg(test)]
@@ -22,7 +23,6 @@ mod testkit;
 mod tests;
 mod timeline;
 
-use crate::record::{Event, EventKind};
 use serde::{Deserialize, Serialize};
 
 /// The runbook's words a verdict is given in, re-exported so a verdict's reader finds them beside it.
@@ -30,6 +30,7 @@ pub use crate::runbook::{
     Expected, Incident, Problem, Profile, Severity, Thresholds, UnknownIncident, UnknownSeverity, seconds,
 };
 pub use checks::{Check, CheckState};
+pub use events::{VerdictEvent, VerdictEventKind};
 pub use expect::{CheckResult, check, expectations};
 pub use finding::{Cmp, Evidence, Finding};
 pub use input::{EndpointSecond, FaultSpan, PhaseSpan, QueryCheck, Run, Second};
@@ -52,36 +53,6 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// The verdict as event-log entries (detections, recoveries, severity changes), so a timeline can be drawn from
-    /// one ordered list; not sorted.
-    pub fn events(&self) -> Vec<Event> {
-        let mut events = Vec::new();
-        for f in &self.faults {
-            for d in &f.detections {
-                let kind = EventKind::IncidentDetected {
-                    fault: f.name.clone(),
-                    incident: d.incident,
-                    severity: d.severity,
-                    after_s: d.after_s,
-                };
-                events.push(Event { t: d.at_s, kind });
-            }
-            if let Some(r) = &f.recovery {
-                events.push(Event {
-                    t: r.at_s,
-                    kind: EventKind::Recovered { fault: f.name.clone(), after_s: r.after_s },
-                });
-            }
-        }
-        for tr in &self.transitions {
-            events.push(Event {
-                t: tr.t,
-                kind: EventKind::SeverityChanged { incident: tr.incident, from: tr.from, to: tr.to },
-            });
-        }
-        events
-    }
-
     /// The worst severity `incident` reached anywhere in the run.
     pub fn worst_of(&self, incident: Incident) -> Option<Severity> {
         let in_windows = self.windows.iter().filter_map(|w| w.severity_of(incident));

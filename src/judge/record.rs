@@ -24,12 +24,13 @@ pub trait Criteria {
     fn queries(&self) -> Vec<QueryCheck>;
 }
 
-/// Judge `record` by `criteria` (a scenario's `[thresholds]`, `[expect]` and queries), and add the verdict's
-/// detections, recoveries and severity changes to its event log, kept in time order. The one way a record is judged:
+/// Judge `record` by `criteria` (a scenario's `[thresholds]`, `[expect]` and queries). The record is only read: the
+/// verdict's detections, recoveries and severity changes stay in the verdict ([`Verdict::events`]). The one way a
+/// record is judged:
 /// `run` calls it on what it recorded, `merge` on the shards' records added up. `memory_limit_mb` is the host's
 /// memory for a local target.
 pub fn judge_record(
-    record: &mut Record,
+    record: &Record,
     criteria: &dyn Criteria,
     memory_limit_mb: Option<f64>,
 ) -> (Verdict, Vec<CheckResult>) {
@@ -38,8 +39,6 @@ pub fn judge_record(
     run.queries = criteria.queries();
     let verdict = judge(&run, &criteria.profile());
     let expectations = expectations(criteria.expect(), &verdict);
-    record.events.extend(verdict.events());
-    record.events.sort_by(|a, b| a.t.total_cmp(&b.t));
     (verdict, expectations)
 }
 

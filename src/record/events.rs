@@ -1,13 +1,12 @@
 //! The run's event log: what happened when, in one ordered list that the reports draw timelines from.
 //!
 //! Times are seconds since the run started (the run's own monotonic clock), so a log never depends on the wall clock
-//! and two logs of one scenario line up. Later layers (faults, the verdict) add their own kinds here; the verdict's are written in the runbook's words
-//! ([`crate::runbook`]), so the log needs nothing from the judge.
+//! and two logs of one scenario line up. It holds what was measured and done (faults included), never what was
+//! concluded: the verdict's detections and recoveries are the judge's own type, joined with this log only to render.
 
 use serde::{Deserialize, Serialize};
 
 use crate::api::{Endpoint, ServiceState};
-use crate::runbook::{Incident, Severity};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Event {
@@ -92,24 +91,6 @@ pub enum EventKind {
     FaultDryRun {
         fault: String,
         detail: String,
-    },
-    /// The verdict's first window showing an incident after a fault's injection.
-    IncidentDetected {
-        fault: String,
-        incident: Incident,
-        severity: Severity,
-        after_s: f64,
-    },
-    /// An incident's severity changed between windows (`None` = absent).
-    SeverityChanged {
-        incident: Incident,
-        from: Option<Severity>,
-        to: Option<Severity>,
-    },
-    /// The first of the healthy windows that count as recovery after a fault's rollback.
-    Recovered {
-        fault: String,
-        after_s: f64,
     },
     Note {
         message: String,

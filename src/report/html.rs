@@ -199,8 +199,8 @@ fn phase(h: &mut String, p: &PhaseSummary, pv: Option<&PhaseVerdict>) {
 
 fn events(h: &mut String, report: &Report) {
     h.push_str("<h2>Event timeline</h2><table><tr><th>time</th><th>event</th></tr>");
-    for e in &report.record.events {
-        let _ = write!(h, "<tr><td>{}</td><td>{}</td></tr>", at(e.t), esc(&timeline::describe(&e.kind)));
+    for (t, text) in timeline::entries(&report.record, report.verdict.as_ref()) {
+        let _ = write!(h, "<tr><td>{}</td><td>{}</td></tr>", at(t), esc(&text));
     }
     h.push_str("</table>");
 }

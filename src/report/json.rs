@@ -15,6 +15,7 @@ use sha2::Digest;
 
 use super::render::write_atomically;
 use super::{Outcome, Report, SCHEMA_VERSION, ScenarioInfo, decide};
+use crate::judge::{VerdictEvent, VerdictEventKind};
 use crate::record::EventKind;
 
 /// The oldest schema this build migrates.
@@ -25,14 +26,36 @@ pub fn write_json(report: &Report, path: &Path) -> anyhow::Result<()> {
     write_atomically(path, |w| render_json(report, w))
 }
 
+/// The report with the verdict's timeline entries joined into `record.events` in time order, as schema v3 lists
+/// them (the record itself holds only what was measured; see [`split_verdict_events`] for the way back).
 pub fn render_json(report: &Report, w: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    Ok(serde_json::to_writer_pretty(w, report)?)
+    let mut v = serde_json::to_value(report)?;
+    if let (Some(verdict), Some(events)) = (&report.verdict, v["record"]["events"].as_array_mut()) {
+        events.extend(verdict.events().iter().map(|e| serde_json::to_value(e).expect("plain data")));
+        events.sort_by(|a, b| a["t"].as_f64().unwrap_or(0.0).total_cmp(&b["t"].as_f64().unwrap_or(0.0)));
+    }
+    Ok(serde_json::to_writer_pretty(w, &v)?)
+}
+
+/// Take the verdict's entries back out of `record.events`: they are derived from the verdict, which the report
+/// carries whole.
+fn split_verdict_events(v: &mut Value) {
+    if let Some(events) = v.pointer_mut("/record/events").and_then(Value::as_array_mut) {
+        events.retain(|e| !e["event"].as_str().is_some_and(|tag| VerdictEventKind::TAGS.contains(&tag)));
+    }
 }
 
 /// The JSON Schema of `report.json`, derived from the types that write it (so it cannot drift; a test checks that
-/// the committed `reports/schema.json` is this).
+/// the committed `reports/schema.json` is this). `record.events` lists the record's events and the verdict's, as
+/// [`render_json`] writes them.
 pub fn schema() -> String {
-    serde_json::to_string_pretty(&schemars::schema_for!(Report)).expect("a JSON Schema is plain JSON")
+    let mut generator = schemars::generate::SchemaSettings::default().into_generator();
+    let verdict_event = generator.subschema_for::<VerdictEvent>();
+    let mut schema = generator.root_schema_for::<Report>();
+    let items = schema.pointer_mut("/$defs/Record/properties/events/items").expect("a record lists its events");
+    let event = std::mem::take(items);
+    *items = serde_json::json!({ "anyOf": [event, verdict_event] });
+    serde_json::to_string_pretty(&schema).expect("a JSON Schema is plain JSON")
 }
 
 pub fn read_json(path: &Path) -> anyhow::Result<Report> {
@@ -56,6 +79,7 @@ pub fn parse_json(text: &str) -> anyhow::Result<Report> {
         None => anyhow::bail!("no schema_version: not a spacetime-drill report"),
         Some(_) => bounds::check(&v)?,
     }
+    split_verdict_events(&mut v);
     if version == Some(u64::from(SCHEMA_VERSION)) {
         return serde_json::from_value(v).context("not a spacetime-drill report");
     }

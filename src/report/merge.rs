@@ -235,14 +235,12 @@ fn check_alike(reports: &[Report]) -> Result<(), MergeError> {
     check_shards(reports)
 }
 
-/// One event log from the shards': the verdicts' own events are dropped (the merged record gets its own), and
-/// the run's lifecycle (started, phases, ended), which every shard logs, is kept once.
+/// One event log from the shards': the run's lifecycle (started, phases, ended), which every shard logs, is kept once.
 fn merge_events(reports: &[&Report]) -> Vec<crate::record::Event> {
     let mut events: Vec<_> = reports.iter().flat_map(|r| r.record.events.iter().cloned()).collect();
     events.sort_by(|a, b| a.t.total_cmp(&b.t));
     let mut lifecycle: Vec<EventKind> = Vec::new();
     events.retain(|e| match &e.kind {
-        EventKind::IncidentDetected { .. } | EventKind::SeverityChanged { .. } | EventKind::Recovered { .. } => false,
         EventKind::RunStarted { .. }
         | EventKind::PhaseStarted { .. }
         | EventKind::PhaseEnded { .. }
@@ -275,11 +273,11 @@ pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
         }
     }
     let probe_hosts = order.iter().flat_map(|r| r.record.probe_hosts.clone()).collect();
-    let mut record = Record { phases, seconds: merge_seconds(&order)?, events: merge_events(&order), probe_hosts };
+    let record = Record { phases, seconds: merge_seconds(&order)?, events: merge_events(&order), probe_hosts };
     let interrupted = reports.iter().any(|r| r.status == RunStatus::Interrupted);
     let status = if interrupted { RunStatus::Interrupted } else { RunStatus::Completed };
     let judged =
-        (status == RunStatus::Completed).then(|| crate::judge::judge_record(&mut record, &base.scenario.file, None));
+        (status == RunStatus::Completed).then(|| crate::judge::judge_record(&record, &base.scenario.file, None));
     let (verdict, expectations) = judged.map_or((None, Vec::new()), |(v, e)| (Some(v), e));
     let mut ids: Vec<&str> = reports.iter().map(|r| r.run_id.as_str()).collect();
     ids.sort_unstable();

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration};
 
 use super::Report;
 use super::markdown::cell;
-use super::timeline::{describe, fault_windows};
+use super::timeline::{describe, describe_verdict, fault_windows};
 use super::words::at;
 use crate::judge::Verdict;
 use crate::record::{EventKind, Hist};
@@ -22,36 +22,27 @@ fn prompt(what: &str) -> String {
 }
 
 /// Timeline rows `(t, text)` in time order: the faults and probe-visible changes from the event log, and the
-/// verdict's detections, severity changes and recoveries (from the log when the run wrote them there, else from
-/// the verdict itself).
+/// verdict's detections, severity changes and recoveries.
 fn timeline(report: &Report) -> Vec<(f64, String)> {
-    let verdict_events = report.record.events.iter().any(|e| {
-        matches!(
-            e.kind,
-            EventKind::IncidentDetected { .. } | EventKind::SeverityChanged { .. } | EventKind::Recovered { .. }
-        )
-    });
     let mut rows: Vec<(f64, String)> = report
         .record
         .events
         .iter()
-        .filter(|e| match e.kind {
-            EventKind::FaultInjected { .. }
-            | EventKind::FaultRolledBack { .. }
-            | EventKind::FaultFailed { .. }
-            | EventKind::ServiceStateChanged { .. }
-            | EventKind::StatusReachable { .. }
-            | EventKind::FirstError { .. } => true,
-            EventKind::IncidentDetected { .. } | EventKind::SeverityChanged { .. } | EventKind::Recovered { .. } => {
-                verdict_events
-            }
-            _ => false,
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EventKind::FaultInjected { .. }
+                    | EventKind::FaultRolledBack { .. }
+                    | EventKind::FaultFailed { .. }
+                    | EventKind::ServiceStateChanged { .. }
+                    | EventKind::StatusReachable { .. }
+                    | EventKind::FirstError { .. }
+            )
         })
         .map(|e| (e.t, describe(&e.kind)))
         .collect();
-    if let (false, Some(v)) = (verdict_events, &report.verdict) {
-        rows.extend(from_verdict(v));
-    }
+    let verdict = report.verdict.iter().flat_map(Verdict::events);
+    rows.extend(verdict.map(|e| (e.t, describe_verdict(&e.kind))));
     // The host of every probe series, from the start: the detections below may be judged on what it measured.
     let mut hosts: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
     for (series, host) in &report.record.probe_hosts {
@@ -62,10 +53,6 @@ fn timeline(report: &Report) -> Vec<(f64, String)> {
     }
     rows.sort_by(|a, b| a.0.total_cmp(&b.0));
     rows
-}
-
-fn from_verdict(v: &Verdict) -> Vec<(f64, String)> {
-    v.events().into_iter().map(|e| (e.t, describe(&e.kind))).collect()
 }
 
 /// The measured impact over `[from, to)`: requests, errors, p95 (from the per-second histograms, merged exactly).

@@ -1,7 +1,19 @@
-//! The event log read for people: one sentence per event, and the fault windows the charts shade. Shared by the
-//! HTML timeline, the charts and the post-mortem so they name events the same way.
+//! The event log read for people: one sentence per event (the record's and the verdict's, joined here and only
+//! here for rendering), and the fault windows the charts shade. Shared by the HTML timeline, the charts and the
+//! post-mortem so they name events the same way.
 
+use crate::judge::{Verdict, VerdictEventKind};
 use crate::record::{EventKind, Record};
+
+/// The whole timeline in time order: what was measured and done, and what the verdict concluded from it (at one
+/// instant, the measurement first).
+pub fn entries(record: &Record, verdict: Option<&Verdict>) -> Vec<(f64, String)> {
+    let measured = record.events.iter().map(|e| (e.t, describe(&e.kind)));
+    let judged = verdict.into_iter().flat_map(Verdict::events).map(|e| (e.t, describe_verdict(&e.kind)));
+    let mut rows: Vec<(f64, String)> = measured.chain(judged).collect();
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    rows
+}
 
 /// A fault held from `from` to `to` (seconds since the run started); `to` is `None` when it was never rolled back.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,14 +73,22 @@ pub fn describe(kind: &EventKind) -> String {
         EventKind::FaultRolledBack { fault, detail } => format!("fault {fault} rolled back: {detail}"),
         EventKind::FaultFailed { fault, error } => format!("fault {fault} FAILED: {error}"),
         EventKind::FaultDryRun { fault, detail } => format!("fault {fault} (dry run): {detail}"),
-        EventKind::IncidentDetected { fault, incident, severity, after_s } => {
-            format!("detected {incident} {severity}, {after_s:.1} s after {fault} was injected")
-        }
-        EventKind::SeverityChanged { incident, from, to } => {
-            format!("{incident} severity {} → {}", opt(from), opt(to))
-        }
-        EventKind::Recovered { fault, after_s } => format!("recovered {after_s:.1} s after {fault} was rolled back"),
         EventKind::Note { message } => message.clone(),
         EventKind::RunEnded { status } => format!("run ended ({status})"),
+    }
+}
+
+/// One line an engineer reads in a timeline, for the verdict's entries.
+pub fn describe_verdict(kind: &VerdictEventKind) -> String {
+    match kind {
+        VerdictEventKind::IncidentDetected { fault, incident, severity, after_s } => {
+            format!("detected {incident} {severity}, {after_s:.1} s after {fault} was injected")
+        }
+        VerdictEventKind::SeverityChanged { incident, from, to } => {
+            format!("{incident} severity {} → {}", opt(from), opt(to))
+        }
+        VerdictEventKind::Recovered { fault, after_s } => {
+            format!("recovered {after_s:.1} s after {fault} was rolled back")
+        }
     }
 }

@@ -265,10 +265,10 @@ pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationTok
     }
     rec.event(Instant::now(), EventKind::RunEnded { status: format!("{status:?}").to_lowercase() });
 
-    let mut record = rec.finish();
+    let record = rec.finish();
     let judged = (status == RunStatus::Completed).then(|| {
         let local = faults::target_host(&target).is_ok_and(|h| h.is_local());
-        crate::judge::judge_record(&mut record, file, local.then(verdict::host_memory_mb).flatten())
+        crate::judge::judge_record(&record, file, local.then(verdict::host_memory_mb).flatten())
     });
     let (verdict, expectations) = judged.map_or((None, Vec::new()), |(v, e)| (Some(v), e));
     let mut report = Report {

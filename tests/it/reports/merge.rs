@@ -95,8 +95,7 @@ fn two_shards_merge_to_the_figures_of_one_run() {
         }
     }
     // Judged again, by the judge `run` uses, on the merged record.
-    let mut again = merged.record.clone();
-    let (verdict, _) = spacetime_drill::judge::judge_record(&mut again, &merged.scenario.file, None);
+    let (verdict, _) = spacetime_drill::judge::judge_record(&merged.record, &merged.scenario.file, None);
     let merged_verdict = merged.verdict.as_ref().expect("judged");
     // (Compared by what was concluded: a float read back from JSON may differ in its last bit.)
     let shape = |v: &spacetime_drill::judge::Verdict| {

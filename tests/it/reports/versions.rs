@@ -116,3 +116,20 @@ fn a_corrupt_time_is_an_error_and_no_renderer_panics_on_it() {
         assert!(String::from_utf8(xml).unwrap().contains("<testsuite"), "duration {d}");
     }
 }
+
+#[test]
+fn the_verdicts_events_live_in_the_verdict_and_are_written_where_schema_3_lists_them() {
+    let text = std::fs::read_to_string(golden(SCHEMA_VERSION)).unwrap();
+    let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let r = report::parse_json(&text).unwrap();
+    // Read: the record keeps what was measured; the verdict's entries are derived from the verdict.
+    let measured = raw["record"]["events"].as_array().unwrap().len();
+    let judged = r.verdict.as_ref().expect("the golden is judged").events().len();
+    assert_eq!(judged, 5, "one detection, one recovery, three severity changes");
+    assert_eq!(r.record.events.len(), measured - judged);
+    // Written back: the same log, in the same order, as the build that wrote the golden.
+    let mut out = Vec::new();
+    report::render_json(&r, &mut out).unwrap();
+    let again: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(again["record"]["events"], raw["record"]["events"]);
+}
