@@ -117,6 +117,12 @@ impl ServiceUrl {
         Ok(ServiceUrl { secure: matches!(scheme, "https" | "wss"), host, port, path, text })
     }
 
+    /// On this machine (`localhost` or a loopback address), so its processes can be measured from here.
+    pub fn is_loopback(&self) -> bool {
+        self.host.eq_ignore_ascii_case("localhost")
+            || self.host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+
     /// `host:port` to connect to (IPv6 in brackets).
     pub fn authority(&self) -> String {
         if self.host.contains(':') {

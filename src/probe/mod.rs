@@ -14,7 +14,6 @@ pub mod host;
 pub mod prometheus;
 mod status;
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -182,9 +181,7 @@ pub async fn run_probes(plan: ProbePlan, rec: Recorder, cancel: CancellationToke
 
 /// The port of a URL whose host is this machine, where the listener's process can be found in `/proc`.
 fn loopback_port(url: &ServiceUrl) -> Option<u16> {
-    let host = url.host.as_str();
-    let local = host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    local.then_some(url.port)
+    url.is_loopback().then_some(url.port)
 }
 
 #[derive(Clone)]

@@ -222,6 +222,9 @@ fn check_probe(c: &mut Checker, at: &KeyPath, file: &ScenarioFile) {
             c.rule(&at.key(key), rule::command(cmd));
         }
     }
+    if let Some(why) = file.target.as_ref().and_then(|t| probe.cpu_unmeasurable(&t.url)) {
+        c.check(false, &at.key("cpu"), || why);
+    }
     check_prometheus(c, at, probe);
 }
 

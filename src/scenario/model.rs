@@ -17,6 +17,7 @@ use super::fault::FaultEntry;
 use super::limits;
 use crate::api::StateMapping;
 use crate::runbook::{Expect, Thresholds};
+use crate::url::{ServiceUrl, UrlRole};
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -293,6 +294,21 @@ pub struct Probe {
     /// a table with `query` and a check (`below` or `above`, optionally the `incident` its breach is evidence of).
     #[serde(default)]
     pub queries: BTreeMap<String, Query>,
+}
+
+impl Probe {
+    /// Why `[probe] cpu` cannot measure a service at `url`, if it cannot: the CPU probe reads a process on this
+    /// machine (`pid`, or whoever listens on a loopback port). One check for `validate` (the file's target) and
+    /// `run` (a `--target` from the command line), so both refuse before any load.
+    pub fn cpu_unmeasurable(&self, url: &str) -> Option<String> {
+        let remote = ServiceUrl::parse(url, UrlRole::Api).is_ok_and(|u| !u.is_loopback());
+        (self.cpu && self.pid.is_none() && remote).then(|| {
+            format!(
+                "the CPU probe measures a process on this machine and the target {url} is not on it; set \
+                 [probe] pid to the service's PID here, or measure on its host: a [[host]] with [host.probe] cpu = true"
+            )
+        })
+    }
 }
 
 /// One `[probe] queries` entry.

@@ -63,6 +63,9 @@ impl Target {
         let Some(url) = url else {
             return Self::embedded(scenario);
         };
+        if let Some(why) = file.probe.cpu_unmeasurable(&url) {
+            anyhow::bail!("cpu in [probe]: {why}");
+        }
         let telemetry = telemetry.or_else(|| declared.and_then(|t| t.telemetry.clone()));
         let opts = tls_options(declared, tls_args)?;
         let secure = |u: &str| u.starts_with("https://") || u.starts_with("wss://");
