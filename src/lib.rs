@@ -9,11 +9,11 @@
 //! | load | requests to the four endpoints, open model (arrival rate) or closed (goose users) | [`load`] |
 //! | telemetry | the target's FPS WebSocket, watched for the whole run | [`telemetry`] |
 //! | probe | read-only checks on a cadence: `/status`, resident memory, disk usage, PromQL queries | [`probe`] |
-//! | record | histograms, counters, per-second series and the event log of one run | [`record`] |
+//! | record | histograms, counters, per-second series and the event log of one run: what was measured and done, never what was concluded | [`record`] |
 //! | incident, severity | the runbook's seven incident classes and P0..P4, in the words scenarios and reports use | [`runbook`] |
 //! | thresholds | the runbook's numbers a run is judged by; `[thresholds]` overrides them | [`runbook::Profile`] |
 //! | expectation | `[expect]`: what a drill must show (`healthy`, an incident, `any`) | [`runbook::Expect`] |
-//! | verdict | which runbook incident, how severe, time to detect/recover; judged by a scenario's [`judge::Criteria`] | [`judge`] |
+//! | verdict | which runbook incident, how severe, time to detect/recover; judged by a scenario's [`judge::Criteria`]; its detections and recoveries are its own timeline entries ([`judge::VerdictEvent`]), joined with the record's only to render | [`judge`], [`report`] |
 //! | target URL | `http(s)://host[:port]`, telemetry `ws(s)://...`: the one check every entry point and client shares | [`url`] |
 //! | TLS | the run's one rustls client config and the dialer every client connects through | [`tls`] |
 //! | run | one drill end to end: target, timeline, faults, verdict, reports, exit code | [`run`](mod@run), [`target`] |
