@@ -43,15 +43,15 @@ pub enum JournalError {
     /// Creating, locking, reading or fsyncing the file failed: with the journal unsafe, no fault may act.
     #[error("journal {path}: {source}")]
     Io {
-        /// The journal file.
+        /// The journal file, as resolved ([`resolve_path`]).
         path: PathBuf,
-        /// The OS error.
+        /// What the OS answered; the journal's state is unknown, so nothing may act until it is fixed.
         source: std::io::Error,
     },
     /// Another live process (a run, an agent, `recover`) holds the journal's lock.
     #[error("journal {path} is in use by another spacetime-drill run; wait for it, or use another --journal")]
     Busy {
-        /// The journal file.
+        /// The journal file, as resolved ([`resolve_path`]).
         path: PathBuf,
     },
     /// A run would start on top of changes a killed run left behind: `recover` must undo them first.
@@ -60,9 +60,9 @@ pub enum JournalError {
          run `spacetime-drill recover` first"
     )]
     Dirty {
-        /// The journal file.
+        /// The journal file, as resolved ([`resolve_path`]).
         path: PathBuf,
-        /// Pending entries.
+        /// How many changes are still pending.
         count: usize,
         /// The names of the faults they belong to, comma-separated.
         faults: String,
@@ -78,12 +78,13 @@ pub enum JournalError {
         /// The file that was given as the journal.
         path: PathBuf,
     },
-    /// Someone other than us could have written the file or its directory, so its undo records are not replayed.
+    /// Someone else could have written the file or swapped it in its directory, and replaying it runs the commands
+    /// it names, so it is not read at all.
     #[error("journal {path} is not trusted, nothing was replayed: {why}")]
     Untrusted {
-        /// The journal file.
+        /// The journal file, as resolved ([`resolve_path`]).
         path: PathBuf,
-        /// Which owner or mode makes it writable by others.
+        /// What makes it untrusted (not a regular file, another owner, writable by group or others), with the fix.
         why: String,
     },
     /// Lines that do not parse: they are kept, and the journal counts as dirty until a person deals with them.
@@ -92,9 +93,9 @@ pub enum JournalError {
          hand what they describe, then delete those lines"
     )]
     Unreadable {
-        /// The journal file.
+        /// The journal file, as resolved ([`resolve_path`]).
         path: PathBuf,
-        /// How many lines.
+        /// How many lines cannot be read.
         count: usize,
         /// Their 1-based line numbers, comma-separated.
         lines: String,

@@ -282,7 +282,7 @@ pub enum FaultErrorKind {
     Io {
         /// What the fault was doing, e.g. "reading /var/lib/x", so the OS error has its context.
         action: String,
-        /// The OS error.
+        /// What the OS answered (a permission, a full disk, a missing file), shown after `action`.
         #[source]
         source: std::io::Error,
     },

@@ -78,7 +78,7 @@ pub enum Undo {
     },
     /// A process the fault stopped (SIGSTOP); rollback continues it if it is still the same process.
     ContinueProcess {
-        /// The stopped process.
+        /// The stopped process; SIGCONT goes to it only while `start_time` still matches.
         pid: u32,
         /// Its start time (clock ticks since boot, `/proc/PID/stat` field 22): a reused PID is left alone.
         start_time: u64,
@@ -86,7 +86,7 @@ pub enum Undo {
     /// A holder child (held port, busy threads, idle connections); rollback kills it if it is still the same process.
     /// Holders also exit by themselves when the run that started them dies.
     KillHolder {
-        /// The holder child.
+        /// The holder child; killed only while `start_time` matches and its command line is still a holder's.
         pid: u32,
         /// Its start time (clock ticks since boot): a reused PID is left alone.
         start_time: u64,
@@ -105,7 +105,8 @@ pub enum Undo {
     ReviveProcess {
         /// The PID it had; replay finds nothing to do once the run that owned the simulator is gone.
         pid: u32,
-        /// Its `/proc/PID/comm` name, which says which peer (the service, the DAP, the LSP) to bring back.
+        /// Its role, [`super::kill_process::SimPeer::name`] (`bridge`, `dap`, `lsp`): all three share one binary
+        /// name, so the role says which to bring back.
         name: String,
     },
     /// A file the fault moved away or replaced (`scene`, `key_rotation`): put the original bytes (kept in `backup`,
