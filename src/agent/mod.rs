@@ -10,7 +10,7 @@
 //! What it must not do: act on anything outside the allow-list the session's `hello` fixed, whatever later requests
 //! ask, or inject a fault it did not preflight.
 
-pub mod protocol;
+pub(crate) mod protocol;
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};

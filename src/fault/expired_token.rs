@@ -34,11 +34,15 @@ pub struct ExpiredTokenSpec {
     pub mode: BadTokenMode,
 }
 
+/// Which bad token the spoiled requests carry; both are rejected with 401, for different reasons.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BadTokenMode {
+    /// Signed with the target's own secret, `exp` an hour in the past: rejected for expiry alone. Needs the
+    /// secret, so only against the embedded simulator.
     #[default]
     Expired,
+    /// Signed with a secret the target does not know: rejected on its signature. Works against any target.
     WrongSignature,
 }
 

@@ -54,7 +54,7 @@ impl HoldSpec {
 #[derive(Debug)]
 pub struct Held {
     pub pid: u32,
-    pub start_time: u64,
+    start_time: u64,
     /// What the holder reported once ready, e.g. "holding 100 of 120 connections".
     pub detail: String,
     port: Option<u16>,

@@ -37,30 +37,69 @@ const MAX_BYTES: u64 = 64 << 20;
 /// Environment variable naming the journal file (tests use it to isolate themselves).
 pub const ENV: &str = "SPACETIME_DRILL_JOURNAL";
 
+/// Why the journal cannot be opened, written or replayed; each message names the file and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
+    /// Creating, locking, reading or fsyncing the file failed: with the journal unsafe, no fault may act.
     #[error("journal {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The journal file, as resolved ([`resolve_path`]).
+        path: PathBuf,
+        /// What the OS answered; the journal's state is unknown, so nothing may act until it is fixed.
+        source: std::io::Error,
+    },
+    /// Another live process (a run, an agent, `recover`) holds the journal's lock.
     #[error("journal {path} is in use by another spacetime-drill run; wait for it, or use another --journal")]
-    Busy { path: PathBuf },
+    Busy {
+        /// The journal file, as resolved ([`resolve_path`]).
+        path: PathBuf,
+    },
+    /// A run would start on top of changes a killed run left behind: `recover` must undo them first.
     #[error(
         "journal {path} holds {count} change(s) an interrupted run did not undo (faults: {faults}); \
          run `spacetime-drill recover` first"
     )]
-    Dirty { path: PathBuf, count: usize, faults: String },
+    Dirty {
+        /// The journal file, as resolved ([`resolve_path`]).
+        path: PathBuf,
+        /// How many changes are still pending.
+        count: usize,
+        /// The names of the faults they belong to, comma-separated.
+        faults: String,
+    },
+    /// No `--journal`, no `$SPACETIME_DRILL_JOURNAL`, and neither `$XDG_STATE_HOME` nor `$HOME` to put one under.
     #[error("no journal path: set {ENV}, XDG_STATE_HOME or HOME, or pass --journal")]
     NoPath,
+    /// The file's first line is not [`HEADER`]: a mistyped path is never read as, or cut back to, a journal.
     #[error(
         "{path} is not a spacetime-drill journal (its first line is not {HEADER}); nothing was changed; give the journal's path"
     )]
-    NotAJournal { path: PathBuf },
+    NotAJournal {
+        /// The file that was given as the journal.
+        path: PathBuf,
+    },
+    /// Someone else could have written the file or swapped it in its directory, and replaying it runs the commands
+    /// it names, so it is not read at all.
     #[error("journal {path} is not trusted, nothing was replayed: {why}")]
-    Untrusted { path: PathBuf, why: String },
+    Untrusted {
+        /// The journal file, as resolved ([`resolve_path`]).
+        path: PathBuf,
+        /// What makes it untrusted (not a regular file, another owner, writable by group or others), with the fix.
+        why: String,
+    },
+    /// Lines that do not parse: they are kept, and the journal counts as dirty until a person deals with them.
     #[error(
         "journal {path} holds {count} line(s) it cannot read (lines {lines}); they are kept: inspect them, undo by \
          hand what they describe, then delete those lines"
     )]
-    Unreadable { path: PathBuf, count: usize, lines: String },
+    Unreadable {
+        /// The journal file, as resolved ([`resolve_path`]).
+        path: PathBuf,
+        /// How many lines cannot be read.
+        count: usize,
+        /// Their 1-based line numbers, comma-separated.
+        lines: String,
+    },
 }
 
 /// The journal path: the flag, else `$SPACETIME_DRILL_JOURNAL`, else the XDG state directory.
@@ -98,25 +137,27 @@ enum Line {
 
 /// A change that may have been made and is not yet undone.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Pending {
-    pub id: u64,
-    pub fault: String,
-    pub undo: Undo,
+struct Pending {
+    id: u64,
+    fault: String,
+    undo: Undo,
     /// What the fault was allowed to touch when it was injected; the undo may touch nothing else.
-    pub scope: Scope,
+    scope: Scope,
     /// The change is known to have been made (otherwise it may or may not have been).
-    pub done: bool,
+    done: bool,
 }
 
 /// What a replay did, entry by entry, newest first.
 #[derive(Debug, Default)]
-pub struct Replay {
-    pub rolled_back: Vec<(String, String)>,
-    pub failed: Vec<(String, String)>,
+pub(crate) struct Replay {
+    pub(crate) rolled_back: Vec<(String, String)>,
+    pub(crate) failed: Vec<(String, String)>,
     /// Lines of the journal that could not be read (1-based); they stay in it.
-    pub unreadable: Vec<usize>,
+    pub(crate) unreadable: Vec<usize>,
 }
 
+/// The open, locked journal of one owner (a run, an agent, `recover`, a replaying watchdog); dropping it releases
+/// the lock, and only then may a watchdog replay what is still pending.
 pub struct Journal {
     path: PathBuf,
     /// The journal, locked for as long as this is held.
@@ -235,15 +276,6 @@ impl Journal {
         self.file.write_all(&bytes).and_then(|()| self.file.sync_data()).map_err(|e| self.io(e))
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Entries not yet rolled back, oldest first.
-    pub fn pending(&self) -> &[Pending] {
-        &self.pending
-    }
-
     /// Something is left to undo, or to look at.
     pub fn dirty(&self) -> bool {
         !self.pending.is_empty() || !self.unreadable.is_empty()
@@ -279,7 +311,7 @@ impl Journal {
 
     /// Roll back every pending entry, newest first, clearing each only after its undo succeeded; a failed one stays
     /// pending (and the journal dirty) and the replay goes on with the rest.
-    pub fn replay(&mut self, live: Option<&FaultContext>) -> Result<Replay, JournalError> {
+    pub(crate) fn replay(&mut self, live: Option<&FaultContext>) -> Result<Replay, JournalError> {
         let mut report = Replay { unreadable: self.unreadable.clone(), ..Replay::default() };
         for entry in self.pending.clone().into_iter().rev() {
             if let Err(why) = entry.undo.permitted(&entry.scope) {

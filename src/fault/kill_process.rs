@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::settings::{CheckSettings, Issues, SettingsContext};
 use super::{Fault, FaultContext, FaultErrorKind, Intent, Undo, procfs};
 
+/// The signal `kill_process` sends, named without `SIG`; each mimics a different way the process fails.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum KillSignal {
@@ -28,8 +29,11 @@ pub enum KillSignal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SimPeer {
+    /// The HTTP API (GodotBridge) and telemetry process: every endpoint goes down with it.
     Bridge,
+    /// The Debug Adapter, a process of its own: `/debug/evaluate` fails while it is gone.
     Dap,
+    /// The Language Server, a process of its own: `/lsp/completion` fails while it is gone.
     Lsp,
 }
 
@@ -75,6 +79,7 @@ pub struct KillProcessSpec {
     /// The main process of this systemd unit (`systemctl show -p MainPID`; the unit must be in `[allow] units`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+    /// `KILL` (default, a crash), `TERM` or `STOP` (a hang, undone with `CONT` at rollback).
     #[serde(default)]
     pub signal: KillSignal,
     /// Bring the process back on rollback (not with `STOP`, which rollback undoes with `CONT`).

@@ -13,17 +13,17 @@
 //! resource in a way that can outlive the run (in-process holders run in a child that dies with the run, see
 //! [`holder`]).
 
-pub mod command;
-pub mod holder;
+pub(crate) mod command;
+pub(crate) mod holder;
 pub mod hooks;
 pub mod journal;
-pub mod knobs;
-pub mod on_host;
+pub(crate) mod knobs;
+pub(crate) mod on_host;
 pub mod procfs;
 pub mod proxy;
 pub mod restore;
 pub mod runner;
-pub mod settings;
+pub(crate) mod settings;
 mod spec;
 pub mod undo;
 pub mod watchdog;
@@ -63,6 +63,7 @@ pub trait Fault: Send + Sync {
 
 /// Where a fault writes its undo records before acting (the runner journals and fsyncs each one).
 pub trait Intent {
+    /// Persist `undo` so it survives a crash; an error means the change must not be made.
     fn record(&mut self, undo: Undo) -> Result<(), FaultErrorKind>;
 }
 
@@ -117,7 +118,7 @@ impl TargetHost {
         matches!(self.host.as_str(), "localhost" | "127.0.0.1" | "::1" | "[::1]")
     }
 
-    pub fn http_addr(&self) -> Result<SocketAddr, FaultErrorKind> {
+    pub(crate) fn http_addr(&self) -> Result<SocketAddr, FaultErrorKind> {
         let host = self.host.trim_start_matches('[').trim_end_matches(']');
         (host, self.http_port).to_socket_addrs().ok().and_then(|mut a| a.next()).ok_or_else(|| {
             FaultErrorKind::NotFound {
@@ -134,17 +135,17 @@ impl TargetHost {
 /// presence is also how the simulator-only kinds (`memory_leak`, `frame_work`) know they may act.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimResources {
-    pub http_port: u16,
-    pub telemetry_port: u16,
-    pub dap_port: u16,
-    pub lsp_port: u16,
-    pub data_dir: PathBuf,
+    pub(crate) http_port: u16,
+    pub(crate) telemetry_port: u16,
+    pub(crate) dap_port: u16,
+    pub(crate) lsp_port: u16,
+    pub(crate) data_dir: PathBuf,
     /// The `res://` root the simulator serves.
-    pub project_dir: PathBuf,
+    pub(crate) project_dir: PathBuf,
     /// The JWT secret file, when the simulator runs with auth.
-    pub secret_file: Option<PathBuf>,
+    pub(crate) secret_file: Option<PathBuf>,
     /// `http://127.0.0.1:<http>/__sim/knobs`.
-    pub knobs_url: String,
+    pub(crate) knobs_url: String,
 }
 
 impl SimResources {
@@ -177,7 +178,9 @@ impl SimResources {
 pub struct FaultContext {
     /// The `spacetime-drill` binary, run as holder and watchdog children.
     pub exe: PathBuf,
+    /// The scenario's `[allow]`: every destructive kind checks what it touches against it (plus [`Self::sim`]).
     pub allow: Allow,
+    /// Decides whether local-only kinds may act at all ([`Self::require_local`]) and where `connection_flood` connects.
     pub target: TargetHost,
     /// The embedded simulator, when the run started one.
     pub service: Option<Arc<dyn ServiceControl>>,
@@ -236,14 +239,14 @@ impl FaultContext {
         })
     }
 
-    pub fn require_service(&self, why: &str) -> Result<&dyn ServiceControl, FaultErrorKind> {
+    pub(crate) fn require_service(&self, why: &str) -> Result<&dyn ServiceControl, FaultErrorKind> {
         self.service.as_deref().ok_or_else(|| FaultErrorKind::Refused {
             what: format!("{why} needs the embedded simulator, and this run targets an external service"),
             fix: "give a restart command, or restart it with a `service` fault".into(),
         })
     }
 
-    pub fn require_port(&self, port: u16) -> Result<(), FaultErrorKind> {
+    pub(crate) fn require_port(&self, port: u16) -> Result<(), FaultErrorKind> {
         if self.allow.ports.contains(&port) || self.sim.as_ref().is_some_and(|s| s.ports().contains(&port)) {
             return Ok(());
         }
@@ -260,25 +263,45 @@ impl FaultContext {
 pub enum FaultErrorKind {
     /// The blast radius or the target forbids it.
     #[error("refused: {what}; fix: {fix}")]
-    Refused { what: String, fix: String },
+    Refused {
+        /// What was refused and which rule forbids it, in the scenario's words.
+        what: String,
+        /// The change to the scenario (or the run) that would lift the refusal.
+        fix: String,
+    },
     /// Something the fault needs does not exist.
     #[error("{what}; fix: {fix}")]
-    NotFound { what: String, fix: String },
+    NotFound {
+        /// What was looked for and where.
+        what: String,
+        /// How to make it exist or point the fault elsewhere.
+        fix: String,
+    },
+    /// A system call on the fault's own files, sockets or children failed.
     #[error("{action}: {source}")]
     Io {
+        /// What the fault was doing, e.g. "reading /var/lib/x", so the OS error has its context.
         action: String,
+        /// What the OS answered (a permission, a full disk, a missing file), shown after `action`.
         #[source]
         source: std::io::Error,
     },
     /// A configured command failed; `output` holds its exit status and output.
     #[error("command `{cmd}` failed: {output}")]
-    Command { cmd: String, output: String },
+    Command {
+        /// The shell line as the scenario wrote it.
+        cmd: String,
+        /// Its exit status (or that it timed out and was killed), then the first 2000 characters of its combined
+        /// stdout and stderr.
+        output: String,
+    },
+    /// The undo record could not be made durable, so the change was not made (or its rollback not recorded).
     #[error("journal: {0}")]
     Journal(#[from] JournalError),
 }
 
 impl FaultErrorKind {
-    pub fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
+    pub(crate) fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
         let action = action.into();
         move |source| Self::Io { action, source }
     }
@@ -288,9 +311,9 @@ impl FaultErrorKind {
 #[derive(Debug, thiserror::Error)]
 #[error("fault `{fault}`: {kind}{}", if *.rollback_pending { " (its rollback is still pending: run `spacetime-drill recover`)" } else { "" })]
 pub struct FaultError {
-    pub fault: String,
-    pub kind: FaultErrorKind,
-    pub rollback_pending: bool,
+    pub(crate) fault: String,
+    pub(crate) kind: FaultErrorKind,
+    pub(crate) rollback_pending: bool,
 }
 
 /// Shared by the kinds' unit tests: a local context and an intent that just collects.

@@ -19,6 +19,7 @@ use std::time::Duration;
 pub struct ProxyHandle(Weak<Proxy>);
 
 impl ProxyHandle {
+    /// A handle that does not keep `proxy` alive: once the run drops it, faults find it stopped.
     pub fn new(proxy: &Arc<Proxy>) -> ProxyHandle {
         ProxyHandle(Arc::downgrade(proxy))
     }

@@ -36,6 +36,7 @@ pub struct PortConflictSpec {
     /// `[allow] ports`.
     #[serde(default)]
     pub port: Option<u16>,
+    /// What clients of the held port see: `listen` (default) makes them hang, `accept_close` resets them.
     #[serde(default)]
     pub mode: PortMode,
     /// Restart the service while the port is held, so it comes up on a fallback port.

@@ -19,30 +19,38 @@ use super::{Fault, FaultContext, FaultError, FaultErrorKind, Intent, Journal, Un
 /// One entry of the run's fault timeline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultEvent {
-    pub t: Instant,
+    pub(crate) t: Instant,
     /// The fault's name (`[[fault]] name`).
     pub fault: String,
+    /// Which step of the fault's life this is.
     pub kind: FaultEventKind,
     /// What was done, or would be done (dry run): command output, PIDs, paths.
     pub detail: String,
 }
 
+/// The steps a fault goes through; the run turns each into a record event, and a `Failed` one into a harness error.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FaultEventKind {
     /// `--dry-run`: the fault would have been injected now; nothing was changed.
     DryRun,
+    /// The change is made (its undo already journaled).
     Injected,
+    /// The change is undone, at the phase end, at its TTL or in the final rollback; its journal entry is cleared.
     RolledBack,
     /// An injection or a rollback failed; a failed rollback leaves the journal dirty.
     Failed {
+        /// The fault's error message, with the fix it suggests.
         error: String,
     },
 }
 
 /// A fault the scenario declares, with its name and the longest it may be held.
 pub struct Planned {
+    /// `[[fault]] name`: how phases refer to it and how events and the journal name it.
     pub name: String,
+    /// The kind with its settings, local or through a host's agent.
     pub fault: Box<dyn Fault>,
+    /// `[[fault]] ttl`: rolled back this long after injection even if its phase has not ended.
     pub ttl: Duration,
 }
 

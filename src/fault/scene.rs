@@ -23,6 +23,7 @@ const GARBAGE: &[u8] = b"\x7fgarbage written by spacetime-drill (scene fault)\n"
 pub struct SceneSpec {
     /// The scene, as a `res://....tscn` path.
     pub scene: String,
+    /// How the scene is broken, which decides the status loading it returns.
     pub action: SceneAction,
     /// With `remove_dependency`: which `res://` dependency to remove (one the scene names).
     #[serde(default)]
@@ -33,6 +34,7 @@ pub struct SceneSpec {
     pub project_dir: Option<PathBuf>,
 }
 
+/// What `scene` does to the file; each is undone by putting the original bytes back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SceneAction {

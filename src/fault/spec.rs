@@ -72,12 +72,13 @@ macro_rules! fault_spec {
                 match self { $( Self::$variant(_) => stringify!($table), )* }
             }
 
+            /// The kind as the injector runs it locally (a `host` fault wraps the spec instead, see [`crate::host`]).
             pub fn build(&self) -> Box<dyn Fault> {
                 match self { $( Self::$variant(s) => Box::new(s.clone()), )* }
             }
 
             /// The kind's own check of its settings (see [`CheckSettings`]).
-            pub fn check(&self, cx: &SettingsContext, issues: &mut Issues) {
+            pub(crate) fn check(&self, cx: &SettingsContext, issues: &mut Issues) {
                 match self { $( Self::$variant(s) => s.check(cx, issues), )* }
             }
         }

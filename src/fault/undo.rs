@@ -18,6 +18,7 @@ use super::{FaultContext, FaultErrorKind, command, holder, knobs, procfs, restor
 /// name another file, or a holder of another port, does nothing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Scope {
+    /// Canonical directories; an undo's file must lie under one (a bare `/` never counts).
     pub paths: Vec<PathBuf>,
     /// Absent from lines written before ports were scoped: such a line may then touch no port.
     #[serde(default)]
@@ -25,6 +26,7 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// What a fault in `ctx` may touch, taken at injection so a replay long after judges it by the same limits.
     pub fn of(ctx: &FaultContext) -> Scope {
         let sim = ctx.sim.iter().flat_map(|s| [Some(&s.data_dir), Some(&s.project_dir), s.secret_file.as_ref()]);
         let all = ctx.allow.paths.iter().chain(sim.flatten());
@@ -70,29 +72,62 @@ impl Scope {
 #[serde(tag = "undo", rename_all = "snake_case")]
 pub enum Undo {
     /// A file the fault creates (a ballast); rollback deletes it if it exists.
-    DeleteFile { path: PathBuf },
+    DeleteFile {
+        /// The file the fault creates; must lie inside the entry's [`Scope`].
+        path: PathBuf,
+    },
     /// A process the fault stopped (SIGSTOP); rollback continues it if it is still the same process.
-    ContinueProcess { pid: u32, start_time: u64 },
+    ContinueProcess {
+        /// The stopped process; SIGCONT goes to it only while `start_time` still matches.
+        pid: u32,
+        /// Its start time (clock ticks since boot, `/proc/PID/stat` field 22): a reused PID is left alone.
+        start_time: u64,
+    },
     /// A holder child (held port, busy threads, idle connections); rollback kills it if it is still the same process.
     /// Holders also exit by themselves when the run that started them dies.
     KillHolder {
+        /// The holder child; killed only while `start_time` matches and its command line is still a holder's.
         pid: u32,
+        /// Its start time (clock ticks since boot): a reused PID is left alone.
         start_time: u64,
         /// The port it holds or connects to ([`super::holder::HoldSpec::port`]); none for busy threads.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         port: Option<u16>,
     },
     /// A shell command that undoes the change (`exec` rollback, `service` start, a restart command).
-    RunCommand { cmd: String },
+    RunCommand {
+        /// A `sh -c` line from the scenario, run with the same 60 s bound as the fault's own command.
+        cmd: String,
+    },
     /// The embedded simulator must be restarted (back on its own ports).
     RestartService,
     /// A process of the embedded simulator was killed and must be brought back.
-    ReviveProcess { pid: u32, name: String },
+    ReviveProcess {
+        /// The PID it had; replay finds nothing to do once the run that owned the simulator is gone.
+        pid: u32,
+        /// Its role, [`super::kill_process::SimPeer::name`] (`bridge`, `dap`, `lsp`): all three share one binary
+        /// name, so the role says which to bring back.
+        name: String,
+    },
     /// A file the fault moved away or replaced (`scene`, `key_rotation`): put the original bytes (kept in `backup`,
     /// beside it) and `mode` back, and check them against `sha256`.
-    RestoreFile { path: PathBuf, backup: PathBuf, mode: u32, sha256: String },
+    RestoreFile {
+        /// The file as the service reads it; must lie inside the entry's [`Scope`].
+        path: PathBuf,
+        /// The original bytes, moved or copied aside in the same directory (so the restore is a rename).
+        backup: PathBuf,
+        /// The original permission bits.
+        mode: u32,
+        /// Hex SHA-256 of the original bytes: a backup that does not match is not put back.
+        sha256: String,
+    },
     /// Simulator knobs the fault changed: POST their previous values (`json`) back to `url`.
-    SetKnobs { url: String, json: String },
+    SetKnobs {
+        /// The simulator's `/__sim/knobs` URL on loopback.
+        url: String,
+        /// The JSON object of the knobs' values before the fault.
+        json: String,
+    },
     /// Toxics on the run's proxy. They live in the run's memory only, so replay after the run has gone finds
     /// nothing to do.
     ClearToxics,
@@ -100,7 +135,14 @@ pub enum Undo {
     ClearAuthFault,
     /// A fault on another host: its agent holds the real undo records; `recover` is the shell command that replays
     /// that host's journal when the agent cannot be asked (see [`super::on_host`]).
-    OnHost { host: String, fault: String, recover: String },
+    OnHost {
+        /// The `[[host]]` name, whose live agent is asked first.
+        host: String,
+        /// The fault's name, which the agent's own journal knows it by.
+        fault: String,
+        /// The `ssh ... spacetime-drill agent --recover` line that replays that host's journal without a live agent.
+        recover: String,
+    },
 }
 
 impl Undo {

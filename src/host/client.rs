@@ -28,7 +28,7 @@ pub struct ConnectError {
 }
 
 pub struct HostClient {
-    pub target: SshTarget,
+    target: SshTarget,
     writer: Arc<Mutex<ChildStdin>>,
     replies: Mutex<Receiver<String>>,
     child: Mutex<Child>,

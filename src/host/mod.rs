@@ -7,15 +7,14 @@
 
 mod client;
 mod fault;
-pub mod ssh;
+mod ssh;
 
 use std::sync::Arc;
 
 use crate::fault::runner::Planned;
 use crate::scenario::Scenario;
 
-pub use client::HostClient;
-pub use fault::{HostFault, HostSlot};
+use fault::{HostFault, HostSlot};
 
 /// The scenario's faults as the injector runs them: those with a `host` go through that host's agent, one SSH
 /// session per host, opened at the first preflight.
@@ -36,16 +35,16 @@ pub fn planned(scenario: &Scenario) -> Vec<Planned> {
 }
 
 /// The host whose `[host.probe]` the run's memory, disk and CPU series come from, and its probe commands.
-pub struct HostProbes {
-    pub host: String,
-    pub memory: Option<String>,
-    pub disk: Option<String>,
-    pub cpu: Option<String>,
+pub(crate) struct HostProbes {
+    pub(crate) host: String,
+    pub(crate) memory: Option<String>,
+    pub(crate) disk: Option<String>,
+    pub(crate) cpu: Option<String>,
 }
 
 /// The probed host's commands: each sample is one `agent --probe` over SSH (a ControlMaster in the user's SSH config
 /// makes that a round trip, not a login).
-pub fn probe_commands(scenario: &crate::scenario::ScenarioFile) -> Option<HostProbes> {
+pub(crate) fn probe_commands(scenario: &crate::scenario::ScenarioFile) -> Option<HostProbes> {
     let (host, probe) = scenario.hosts.iter().find_map(|h| h.probe.as_ref().map(|p| (h, p)))?;
     let target = ssh::SshTarget::new(host);
     let process = (probe.port.map(|p| format!("port:{p}")))

@@ -47,12 +47,12 @@ fn torn_last_line_is_cut_and_ids_continue() {
     f.write_all(b"{\"op\":\"intent\",\"id\":7,\"fau").unwrap();
     let mut j = Journal::open(&path).unwrap();
     let pending = Pending { id, fault: "a".into(), undo: undo.clone(), scope: scope(dir.path()), done: true };
-    assert_eq!(j.pending(), &[pending]);
+    assert_eq!(j.pending, [pending]);
     let next = j.intend("c", &undo, &scope(dir.path())).unwrap();
     assert!(next > id);
     drop(j);
     let j = Journal::open(&path).unwrap();
-    assert_eq!(j.pending().len(), 2, "an append after a torn line survives");
+    assert_eq!(j.pending.len(), 2, "an append after a torn line survives");
     assert!(j.refuse_unreadable().is_ok(), "the torn line was cut, not kept as unreadable");
 }
 
@@ -133,7 +133,7 @@ fn undos_touch_only_the_ports_their_fault_was_allowed() {
     let r = j.replay(None).unwrap();
     let failed: Vec<&str> = r.failed.iter().map(|(_, e)| e.as_str()).collect();
     assert_eq!(failed.len(), 4, "{r:?}");
-    assert!(r.rolled_back.is_empty() && r.unreadable.is_empty() && j.pending().len() == 4, "{r:?}");
+    assert!(r.rolled_back.is_empty() && r.unreadable.is_empty() && j.pending.len() == 4, "{r:?}");
     assert!(failed[0].contains("port 8080 is not one the fault was allowed (ports [])"), "{failed:?}");
     assert!(failed[1].contains(&format!("pid {me} is not a spacetime-drill holder")), "{failed:?}");
     for e in &failed[2..] {

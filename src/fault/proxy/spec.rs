@@ -12,9 +12,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
+    /// Requests and responses alike (the default); a round trip pays latency twice.
     #[default]
     Both,
+    /// Client → target only: requests are delayed, throttled or swallowed.
     Upstream,
+    /// Target → client only: responses are delayed, throttled or swallowed.
     Downstream,
 }
 
@@ -57,6 +60,7 @@ pub struct NetworkSpec {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SpecError {
+    /// `bandwidth_kbps = 0`: nothing would ever pass, which is what `timeout` says explicitly.
     #[error("bandwidth_kbps = 0 would stop all traffic; use `timeout = true` for a blackhole")]
     ZeroBandwidth,
 }
