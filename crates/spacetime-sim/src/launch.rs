@@ -18,18 +18,30 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The `--ports-file` JSON: `{"http":..,"telemetry":..,"dap":..,"lsp":..,"pids":{"bridge":..,"dap":..,"lsp":..}}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Written once everything listens, so a reader that finds the file can connect at once. Ports are the ones
+/// actually bound, after any fallback (8080 taken: 8083, ...), not the ones asked for.
 pub struct Ports {
+    /// The HTTP API (and the `/__sim/` control routes).
     pub http: u16,
+    /// The telemetry WebSocket.
     pub telemetry: u16,
+    /// The debug adapter the bridge connects to; a fault that kills DAP restarts it here.
     pub dap: u16,
+    /// The language server the bridge connects to.
     pub lsp: u16,
+    /// Who to signal for a process fault.
     pub pids: Pids,
 }
 
+/// The simulator's three processes, so a fault can kill one for real (`kill -9` the DAP) and check it died. The bridge
+/// leads the process group: signalling its group reaches all three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pids {
+    /// The bridge (HTTP, telemetry, the main loop); its death takes DAP and LSP with it (`PR_SET_PDEATHSIG`).
     pub bridge: u32,
+    /// The `sim dap` child.
     pub dap: u32,
+    /// The `sim lsp` child.
     pub lsp: u32,
 }
 
@@ -49,9 +61,14 @@ pub struct SimOptions {
     pub scratch_in: Option<PathBuf>,
 }
 
+/// A running simulator, killed with its whole process group when dropped, so no test or run leaves one behind.
 pub struct SimProcess {
+    /// As of the latest (re)start: a [`SimProcess::restart`] may bind other ports if the first ones are taken.
     pub ports: Ports,
+    /// Where every scene load writes its log line and import cache, hence the disk-fill fault's default target; the
+    /// same directory across restarts, as a real host's disk.
     pub data_dir: PathBuf,
+    /// The `res://` root; scene faults rename, corrupt or delete files here.
     pub project_dir: PathBuf,
     /// The ports of the first start: a restart asks for them again, as a restarted service binds its configured
     /// ports (falling back only if they are taken), so clients of the old URLs find it again.
@@ -64,6 +81,8 @@ pub struct SimProcess {
 }
 
 impl SimProcess {
+    /// Start `exe sim ...` (`exe` is a `spacetime-drill` binary) and return once it has written its ports; fails with
+    /// its stderr if it exits or stays silent for 30 s.
     pub fn spawn(exe: &Path, opts: &SimOptions) -> anyhow::Result<SimProcess> {
         let scratch = tempfile::Builder::new()
             .prefix("spacetime-sim-launch-")
@@ -85,10 +104,12 @@ impl SimProcess {
         })
     }
 
+    /// Always plain `http://127.0.0.1`: a TLS simulator's URL is built by whoever passed `--tls-cert`.
     pub fn http_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.ports.http)
     }
 
+    /// Always plain `ws://127.0.0.1`, as [`SimProcess::http_url`].
     pub fn telemetry_url(&self) -> String {
         format!("ws://127.0.0.1:{}", self.ports.telemetry)
     }
