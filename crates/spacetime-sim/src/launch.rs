@@ -50,8 +50,6 @@ pub struct Pids {
 pub struct SimOptions {
     /// Default: a temporary directory owned by the [`SimProcess`].
     pub data_dir: Option<PathBuf>,
-    /// Default: the project the simulator generates in `<data dir>/project`.
-    pub project_dir: Option<PathBuf>,
     /// HTTP port; default 0 (any free port).
     pub http_port: Option<u16>,
     /// More `sim` flags, e.g. `--jwt-secret-file F` or `--frame-work-ms 20`.
@@ -68,7 +66,7 @@ pub struct SimProcess {
     /// Where every scene load writes its log line and import cache, hence the disk-fill fault's default target; the
     /// same directory across restarts, as a real host's disk.
     pub data_dir: PathBuf,
-    /// The `res://` root; scene faults rename, corrupt or delete files here.
+    /// The generated `res://` root, `<data dir>/project`; scene faults rename, corrupt or delete files here.
     pub project_dir: PathBuf,
     /// The ports of the first start: a restart asks for them again, as a restarted service binds its configured
     /// ports (falling back only if they are taken), so clients of the old URLs find it again.
@@ -88,7 +86,7 @@ impl SimProcess {
             .prefix("spacetime-sim-launch-")
             .tempdir_in(opts.scratch_in.clone().unwrap_or_else(std::env::temp_dir))?;
         let data_dir = opts.data_dir.clone().unwrap_or_else(|| scratch.path().join("data"));
-        let project_dir = opts.project_dir.clone().unwrap_or_else(|| data_dir.join("project"));
+        let project_dir = data_dir.join("project");
         let wanted = Wanted { http: opts.http_port.unwrap_or(0), ..Wanted::default() };
         let (child, ports) = start(exe, opts, &data_dir, scratch.path(), wanted)?;
         let first = Wanted { http: ports.http, telemetry: ports.telemetry, dap: ports.dap, lsp: ports.lsp };
@@ -169,9 +167,6 @@ fn start(
         .arg(&ports_file)
         .arg("--data-dir")
         .arg(data_dir);
-    if let Some(p) = &opts.project_dir {
-        cmd.arg("--project-dir").arg(p);
-    }
     cmd.args(&opts.extra_args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr).process_group(0);
     // An embedded simulator must not outlive a run killed with SIGKILL.
     die_with_parent(&mut cmd);
