@@ -22,14 +22,14 @@ struct Claims {
 }
 
 /// Read and trim the secret; the same rule for the server and `sim token`.
-pub fn read_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+fn read_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read secret file {}: {e}", path.display()))?;
     let secret = raw.trim_ascii().to_vec();
     anyhow::ensure!(!secret.is_empty(), "secret file {} is empty", path.display());
     Ok(secret)
 }
 
-pub struct Auth {
+pub(crate) struct Auth {
     path: PathBuf,
     secret: Option<Vec<u8>>,
     key: Option<DecodingKey>,
@@ -66,7 +66,8 @@ impl Auth {
     }
 }
 
-/// Mint a token for `sim token`: valid for `ttl`, or expired `expired` ago.
+/// Mint a token for `sim token`: valid for `ttl`, or expired `expired` ago. The harness mints its own tokens with it
+/// (an embedded target's, the expired-token fault's), so they are exactly what the simulator accepts or refuses.
 pub fn mint(secret: &[u8], ttl: Duration, expired: Option<Duration>) -> anyhow::Result<String> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let exp = match expired {
@@ -78,7 +79,7 @@ pub fn mint(secret: &[u8], ttl: Duration, expired: Option<Duration>) -> anyhow::
 }
 
 /// `spacetime-drill sim token`: print a token on stdout (the only place a token is ever printed).
-pub fn token_command(args: &SimTokenArgs) -> anyhow::Result<()> {
+pub(crate) fn token_command(args: &SimTokenArgs) -> anyhow::Result<()> {
     let secret = read_secret(&args.secret_file)?;
     println!("{}", mint(&secret, args.ttl, args.expired)?);
     Ok(())

@@ -26,7 +26,8 @@ use super::serve::handshake;
 
 pub const MAX_CLIENTS: usize = 100;
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
-/// The route prefix of the simulator's own controls; the real API never uses it.
+/// The route prefix of the simulator's own controls (`knobs`); the real API never uses it, and these routes need no
+/// token and take no frame, so the harness can set and roll back a knob however broken the API is.
 pub const CONTROL_PREFIX: &str = "/__sim/";
 
 #[derive(Debug, thiserror::Error)]

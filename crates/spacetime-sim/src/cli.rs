@@ -5,17 +5,20 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+/// `spacetime-drill sim`'s arguments, opaque outside this crate: the harness embeds the command line without coupling
+/// to its flags, and only [`crate::main`] reads them. (The harness's `Sim` variant doc is the help text; it overrides
+/// this one.)
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct SimArgs {
     #[command(subcommand)]
-    pub child: Option<SimCommand>,
+    pub(crate) child: Option<SimCommand>,
     #[command(flatten)]
-    pub serve: SimServeArgs,
+    pub(crate) serve: SimServeArgs,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum SimCommand {
+pub(crate) enum SimCommand {
     /// Serve only the debug adapter (DAP) on its port.
     Dap(SimPeerArgs),
     /// Serve only the language server (LSP) on its port.
@@ -25,7 +28,7 @@ pub enum SimCommand {
 }
 
 #[derive(Debug, Args, Clone)]
-pub struct SimServeArgs {
+pub(crate) struct SimServeArgs {
     /// HTTP API port (0 = any free port). Taken at start: falls back to 8083, 8084, 8085 as the real bridge does.
     #[arg(long, default_value_t = 8080)]
     pub http_port: u16,
@@ -68,7 +71,7 @@ pub struct SimServeArgs {
 }
 
 #[derive(Debug, Args, Clone)]
-pub struct SimPeerArgs {
+pub(crate) struct SimPeerArgs {
     /// Port to listen on (0 = any free port).
     #[arg(long)]
     pub port: u16,
@@ -81,7 +84,7 @@ pub struct SimPeerArgs {
 }
 
 #[derive(Debug, Args, Clone)]
-pub struct SimTokenArgs {
+pub(crate) struct SimTokenArgs {
     /// File holding the HS256 signing secret.
     #[arg(long)]
     pub secret_file: PathBuf,

@@ -18,18 +18,30 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The `--ports-file` JSON: `{"http":..,"telemetry":..,"dap":..,"lsp":..,"pids":{"bridge":..,"dap":..,"lsp":..}}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Written once everything listens, so a reader that finds the file can connect at once. Ports are the ones
+/// actually bound, after any fallback (8080 taken: 8083, ...), not the ones asked for.
 pub struct Ports {
+    /// The HTTP API (and the `/__sim/` control routes).
     pub http: u16,
+    /// The telemetry WebSocket.
     pub telemetry: u16,
+    /// The debug adapter the bridge connects to; a fault that kills DAP restarts it here.
     pub dap: u16,
+    /// The language server the bridge connects to.
     pub lsp: u16,
+    /// Who to signal for a process fault.
     pub pids: Pids,
 }
 
+/// The simulator's three processes, so a fault can kill one for real (`kill -9` the DAP) and check it died. The bridge
+/// leads the process group: signalling its group reaches all three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pids {
+    /// The bridge (HTTP, telemetry, the main loop); its death takes DAP and LSP with it (`PR_SET_PDEATHSIG`).
     pub bridge: u32,
+    /// The `sim dap` child.
     pub dap: u32,
+    /// The `sim lsp` child.
     pub lsp: u32,
 }
 
@@ -38,8 +50,6 @@ pub struct Pids {
 pub struct SimOptions {
     /// Default: a temporary directory owned by the [`SimProcess`].
     pub data_dir: Option<PathBuf>,
-    /// Default: the project the simulator generates in `<data dir>/project`.
-    pub project_dir: Option<PathBuf>,
     /// HTTP port; default 0 (any free port).
     pub http_port: Option<u16>,
     /// More `sim` flags, e.g. `--jwt-secret-file F` or `--frame-work-ms 20`.
@@ -49,9 +59,14 @@ pub struct SimOptions {
     pub scratch_in: Option<PathBuf>,
 }
 
+/// A running simulator, killed with its whole process group when dropped, so no test or run leaves one behind.
 pub struct SimProcess {
+    /// As of the latest (re)start: a [`SimProcess::restart`] may bind other ports if the first ones are taken.
     pub ports: Ports,
+    /// Where every scene load writes its log line and import cache, hence the disk-fill fault's default target; the
+    /// same directory across restarts, as a real host's disk.
     pub data_dir: PathBuf,
+    /// The generated `res://` root, `<data dir>/project`; scene faults rename, corrupt or delete files here.
     pub project_dir: PathBuf,
     /// The ports of the first start: a restart asks for them again, as a restarted service binds its configured
     /// ports (falling back only if they are taken), so clients of the old URLs find it again.
@@ -64,12 +79,14 @@ pub struct SimProcess {
 }
 
 impl SimProcess {
+    /// Start `exe sim ...` (`exe` is a `spacetime-drill` binary) and return once it has written its ports; fails with
+    /// its stderr if it exits or stays silent for 30 s.
     pub fn spawn(exe: &Path, opts: &SimOptions) -> anyhow::Result<SimProcess> {
         let scratch = tempfile::Builder::new()
             .prefix("spacetime-sim-launch-")
             .tempdir_in(opts.scratch_in.clone().unwrap_or_else(std::env::temp_dir))?;
         let data_dir = opts.data_dir.clone().unwrap_or_else(|| scratch.path().join("data"));
-        let project_dir = opts.project_dir.clone().unwrap_or_else(|| data_dir.join("project"));
+        let project_dir = data_dir.join("project");
         let wanted = Wanted { http: opts.http_port.unwrap_or(0), ..Wanted::default() };
         let (child, ports) = start(exe, opts, &data_dir, scratch.path(), wanted)?;
         let first = Wanted { http: ports.http, telemetry: ports.telemetry, dap: ports.dap, lsp: ports.lsp };
@@ -85,10 +102,12 @@ impl SimProcess {
         })
     }
 
+    /// Always plain `http://127.0.0.1`: a TLS simulator's URL is built by whoever passed `--tls-cert`.
     pub fn http_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.ports.http)
     }
 
+    /// Always plain `ws://127.0.0.1`, as [`SimProcess::http_url`].
     pub fn telemetry_url(&self) -> String {
         format!("ws://127.0.0.1:{}", self.ports.telemetry)
     }
@@ -148,9 +167,6 @@ fn start(
         .arg(&ports_file)
         .arg("--data-dir")
         .arg(data_dir);
-    if let Some(p) = &opts.project_dir {
-        cmd.arg("--project-dir").arg(p);
-    }
     cmd.args(&opts.extra_args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr).process_group(0);
     // An embedded simulator must not outlive a run killed with SIGKILL.
     die_with_parent(&mut cmd);

@@ -41,6 +41,8 @@
 //! - `GET /metrics` serves `http_request_duration_seconds` by route and code without a token, off the frame, as
 //!   the control routes ([`metrics`]).
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod auth;
 mod bridge;
@@ -66,10 +68,7 @@ use std::sync::Arc;
 
 use crate::cli::{SimArgs, SimCommand, SimPeerArgs};
 
-pub use bridge::{CONTROL_PREFIX, MAX_BODY_BYTES, MAX_CLIENTS};
-pub use knobs::KnobSettings;
-pub use main_loop::TARGET_FPS;
-pub use telemetry::FPS_ALERT_BELOW;
+pub use bridge::CONTROL_PREFIX;
 
 /// Everything a frame needs; owned by the main-loop thread.
 struct Engine {
