@@ -39,7 +39,7 @@ impl Check {
         Self { name: name.into(), measured, threshold, cmp, state }
     }
 
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         self.state == CheckState::Fail
     }
 }

@@ -16,10 +16,10 @@ use crate::runbook::{Expected, Incident};
 /// One expectation, held or broken, with what was measured beside what was wanted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CheckResult {
-    pub name: String,
-    pub passed: bool,
-    pub measured: String,
-    pub wanted: String,
+    pub(crate) name: String,
+    pub(crate) passed: bool,
+    pub(crate) measured: String,
+    pub(crate) wanted: String,
 }
 
 impl CheckResult {

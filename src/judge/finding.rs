@@ -23,7 +23,7 @@ pub enum Cmp {
 }
 
 impl Cmp {
-    pub fn holds(self, measured: f64, threshold: f64) -> bool {
+    pub(crate) fn holds(self, measured: f64, threshold: f64) -> bool {
         match self {
             Self::Gt => measured > threshold,
             Self::Ge => measured >= threshold,
@@ -44,7 +44,7 @@ impl Cmp {
         }
     }
 
-    pub fn symbol(self) -> &'static str {
+    pub(crate) fn symbol(self) -> &'static str {
         match self {
             Self::Gt => ">",
             Self::Ge => ">=",
@@ -61,13 +61,13 @@ impl Cmp {
 pub struct Evidence {
     /// What was measured, with its unit in the name (`error_rate_pct`, `p95_ms`).
     pub metric: String,
-    pub measured: f64,
+    pub(crate) measured: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub threshold: Option<f64>,
+    pub(crate) threshold: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cmp: Option<Cmp>,
+    pub(crate) cmp: Option<Cmp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
+    pub(crate) detail: Option<String>,
 }
 
 impl Evidence {
@@ -102,8 +102,8 @@ fn round(v: f64) -> f64 {
 /// One incident seen in a window or phase.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
-    pub incident: Incident,
-    pub severity: Severity,
+    pub(crate) incident: Incident,
+    pub(crate) severity: Severity,
     /// The threshold evidence first, then context.
     pub evidence: Vec<Evidence>,
 }

@@ -27,7 +27,7 @@ pub enum Incident {
 }
 
 impl Incident {
-    pub const ALL: [Incident; 7] = [
+    pub(crate) const ALL: [Incident; 7] = [
         Self::ApiUnresponsive,
         Self::HighErrorRate,
         Self::SlowResponses,
@@ -81,7 +81,7 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 5] = [Self::P0, Self::P1, Self::P2, Self::P3, Self::P4];
+    pub(crate) const ALL: [Severity; 5] = [Self::P0, Self::P1, Self::P2, Self::P3, Self::P4];
 
     /// Strictly more severe than `other`.
     pub fn is_worse_than(self, other: Severity) -> bool {
