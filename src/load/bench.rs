@@ -49,7 +49,7 @@ pub struct BenchResult {
 }
 
 /// `spacetime-drill bench-load`: build the runtime, run one measurement, print its JSON.
-pub fn main(args: &BenchLoadArgs) -> anyhow::Result<()> {
+pub(crate) fn main(args: &BenchLoadArgs) -> anyhow::Result<()> {
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads.max(1)).enable_all().build()?;
     let mut plan = status_plan(&args.url, args.connections, args.rate.unwrap_or(0.0), args.duration)?;

@@ -29,9 +29,9 @@ pub struct LoadPlan {
     /// Users model: time to start all users, and the pause after each request.
     pub ramp: Duration,
     pub think_time: Duration,
-    pub scenes: Vec<String>,
-    pub expressions: Vec<String>,
-    pub completions: Vec<Completion>,
+    pub(crate) scenes: Vec<String>,
+    pub(crate) expressions: Vec<String>,
+    pub(crate) completions: Vec<Completion>,
     /// Set and cleared by the `expired_token` fault while the run goes; both engines consult it per request.
     pub auth_fault: AuthFault,
 }
