@@ -78,7 +78,7 @@ pub struct CpuMeter {
 }
 
 impl CpuMeter {
-    pub fn new(of: CpuOf) -> CpuMeter {
+    pub(crate) fn new(of: CpuOf) -> CpuMeter {
         CpuMeter { of, last: None }
     }
 

@@ -16,7 +16,8 @@ use serde::Serialize;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
-pub use message::{Frame, classify};
+pub use message::Frame;
+pub(crate) use message::classify;
 
 use crate::record::{EventKind, Recorder};
 use crate::tls::{Dialer, Stream};
