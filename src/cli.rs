@@ -81,7 +81,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
-    pub shell: clap_complete::Shell,
+    pub(crate) shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -103,7 +103,7 @@ pub struct BenchLoadArgs {
     #[arg(long, default_value_t = 32)]
     pub connections: usize,
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
-    pub duration: std::time::Duration,
+    pub(crate) duration: std::time::Duration,
     /// Open model at this many requests per second; without it, a closed loop (each connection back to back).
     #[arg(long, conflicts_with = "users")]
     pub rate: Option<f64>,
@@ -178,7 +178,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub telemetry: Option<String>,
     #[command(flatten)]
-    pub tls: TlsArgs,
+    pub(crate) tls: TlsArgs,
     /// Where to write `report.json` (a directory); default `reports/<scenario>-<UTC timestamp>/`.
     #[arg(long)]
     pub out: Option<PathBuf>,

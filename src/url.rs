@@ -49,7 +49,7 @@ pub struct ServiceUrl {
     pub secure: bool,
     /// Without IPv6 brackets: what the TLS server name and DNS lookup take.
     pub host: String,
-    pub port: u16,
+    pub(crate) port: u16,
     /// Path and query for a telemetry URL (`/` when none); always `/` for the API.
     pub path: String,
     /// The URL normalized, without a trailing `/` for the API (`https://host:8443`).
