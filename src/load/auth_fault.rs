@@ -43,8 +43,11 @@ impl std::fmt::Debug for AuthFault {
 /// `set` was given something that cannot be a header or a share.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum AuthFaultError {
+    /// The share of requests to spoil is outside (0, 1] or not a number; 0 is `clear`, not a share.
     #[error("share {0} must be in (0, 1]")]
     BadShare(f64),
+    /// The bad token holds bytes no HTTP header may carry (a newline, a control character); the error never
+    /// quotes it.
     #[error("the token is not a valid header value")]
     BadToken,
 }
