@@ -17,6 +17,8 @@ use super::snapshot::{Family, Kind, Value};
 use crate::tls::{Dialer, TlsOptions};
 use crate::url::{ServiceUrl, UrlRole};
 
+/// One POST's worth: every series of a snapshot at one timestamp; `Default` is the empty request a receiver
+/// accepts, which the TLS tests send to check the connection alone.
 #[derive(Clone, PartialEq, Message)]
 pub struct WriteRequest {
     #[prost(message, repeated, tag = "1")]

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 /// A classified text frame.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Frame {
+pub(crate) enum Frame {
     /// The `connected` welcome a server sends first.
     Welcome,
     Fps {
