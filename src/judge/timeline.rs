@@ -16,7 +16,7 @@ use crate::runbook::{Profile, seconds};
 /// One window `[start_s, end_s)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WindowVerdict {
-    /// Whole seconds since the run started; windows overlap, one [`Profile::step`] apart.
+    /// Whole seconds since the run started; consecutive windows start one [`Profile::step`] apart.
     pub start_s: u32,
     /// `start_s` plus [`Profile::window`], exclusive.
     pub end_s: u32,

@@ -31,7 +31,8 @@ use super::{run_open, run_users};
 /// What `bench-load` prints.
 #[derive(Debug, Serialize)]
 pub struct BenchResult {
-    /// Requests answered or timed out, over every endpoint; dropped arrivals are not among them.
+    /// Requests sent and finished (answered, refused or timed out), over every endpoint; dropped arrivals are not
+    /// among them.
     pub requests: u64,
     /// Of `requests`, every outcome but `ok` (error statuses, refused connections, timeouts).
     pub errors: u64,

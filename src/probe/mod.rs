@@ -47,7 +47,8 @@ pub struct ProbePlan {
     /// Local target's PID. Without it and without `memory_command`, a target on a loopback URL is found by the
     /// port it listens on (and found again if it is restarted).
     pub pid: Option<u32>,
-    /// A path on the filesystem whose fullness the disk rules judge (the simulator's data directory, usually).
+    /// A path on the filesystem whose fullness the disk rules judge (for the embedded simulator with
+    /// `data_fs_mib`, its data directory).
     pub disk_path: Option<PathBuf>,
     /// Remote target: a command printing resident memory in MB. Preferred over `pid` when both are given.
     pub memory_command: Option<String>,
@@ -59,7 +60,7 @@ pub struct ProbePlan {
     pub cpu_command: Option<String>,
     /// The `[[host]]` the command probes read on, named in their failures.
     pub host: Option<String>,
-    /// Time between ticks; one tick takes every reading of the plan at once, so they line up per second.
+    /// Time between ticks; a tick takes every reading of the plan together, so they share one timestamp.
     pub interval: Duration,
     /// Bound on each check of a tick.
     pub timeout: Duration,

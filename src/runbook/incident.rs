@@ -58,7 +58,7 @@ impl fmt::Display for Incident {
 }
 
 /// A word that names no incident class; the message lists the valid ones and suggests the closest, so a typo in
-/// `[expect] incident` or `--expect` is fixed without opening the docs.
+/// `[expect] incident` is fixed without opening the docs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown incident {0:?} (one of: healthy, any, {names}){hint}", names = Incident::ALL.map(Incident::name).join(", "),
     hint = crate::input::closest(.0, Incident::ALL.map(Incident::name).into_iter().chain(["healthy", "any"]))

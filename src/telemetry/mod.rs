@@ -62,7 +62,7 @@ pub struct TelemetrySummary {
     pub welcomes_missing: u32,
     /// `fps` events recorded; zero over a whole run means the FPS checks have no data rather than a pass.
     pub fps_samples: u64,
-    /// `scene_loaded` events, the server's own account of loads the load generator asked for.
+    /// `scene_loaded` events: the server's own count of finished loads, beside the `/scene/load` answers.
     pub scenes_loaded: u64,
     /// `scene_load_failed` events, every one counted; only the first few distinct (scene, error) pairs reach the
     /// event log.
