@@ -29,6 +29,7 @@ pub const VERSION: &str = env!("SPACETIME_DRILL_VERSION");
 #[derive(Debug, Parser)]
 #[command(name = "spacetime-drill", version = VERSION, about, after_help = EXIT_CODES)]
 pub struct Cli {
+    /// What to do; clap requires one, so there is no default action.
     #[command(subcommand)]
     pub command: Command,
     /// Log filter for diagnostics on stderr (tracing's EnvFilter syntax), e.g. `debug` or `spacetime_drill=trace`.
@@ -40,12 +41,21 @@ pub struct Cli {
     pub log_format: LogFormat,
 }
 
+/// The shape of stderr diagnostics; the watchdog and fault holders inherit it, so one run's log is all one shape.
+///
+/// The variants' comments are for readers of the code only (`help = None`): `--log-format`'s own help already
+/// describes both, and a possible value with help would turn every command's `--help` into the long layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
+    /// Lines for people, coloured only on a terminal without `NO_COLOR`.
+    #[value(help = None::<&str>)]
     Text,
+    /// One JSON object per line, for log collectors.
+    #[value(help = None::<&str>)]
     Json,
 }
 
+/// The subcommands; each variant's comment is that command's `--help` text, so say more there, not here.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a scenario: load, telemetry, probes and faults, phase by phase; write the report.
@@ -79,11 +89,13 @@ pub enum Command {
     BenchLoad(BenchLoadArgs),
 }
 
+/// `completions`: the script comes from clap_complete, so it always matches this binary's options.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
-    pub shell: clap_complete::Shell,
+    pub(crate) shell: clap_complete::Shell,
 }
 
+/// `man`: pages rendered by clap_mangen from the same definitions as `--help`, so the two never disagree.
 #[derive(Debug, Args)]
 pub struct ManArgs {
     /// Write `spacetime-drill.1` and `spacetime-drill-<command>.1` here (created if missing) instead of printing.
@@ -91,6 +103,7 @@ pub struct ManArgs {
     pub out: Option<PathBuf>,
 }
 
+/// `bench-load` (hidden): the load engine alone, for `benches/loadgen.py`'s comparison with other generators.
 #[derive(Debug, Args)]
 pub struct BenchLoadArgs {
     /// `http(s)://host:port`; requests go to `/status`.
@@ -103,7 +116,7 @@ pub struct BenchLoadArgs {
     #[arg(long, default_value_t = 32)]
     pub connections: usize,
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
-    pub duration: std::time::Duration,
+    pub(crate) duration: std::time::Duration,
     /// Open model at this many requests per second; without it, a closed loop (each connection back to back).
     #[arg(long, conflicts_with = "users")]
     pub rate: Option<f64>,
@@ -121,6 +134,7 @@ pub struct BenchLoadArgs {
     pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
+/// `recover`: undo what a killed run left behind, from its journal, locally or on a `[[host]]` over SSH.
 #[derive(Debug, Args)]
 pub struct RecoverArgs {
     /// The crash journal; default `$XDG_STATE_HOME/spacetime-drill/journal.jsonl`.
@@ -134,6 +148,7 @@ pub struct RecoverArgs {
     pub scenario: Option<PathBuf>,
 }
 
+/// `agent` (hidden): what a `[[host]]` runs over SSH; it rolls everything back when the run stops talking to it.
 #[derive(Debug, Args)]
 pub struct AgentArgs {
     /// This host's crash journal; default as for `run` (on the host).
@@ -153,6 +168,7 @@ pub struct AgentArgs {
     pub protocol: Option<u32>,
 }
 
+/// `watchdog` (hidden): a process of its own, so a run killed with SIGKILL still gets its faults rolled back.
 #[derive(Debug, Args)]
 #[group(required = true, multiple = true)]
 pub struct WatchdogArgs {
@@ -167,6 +183,7 @@ pub struct WatchdogArgs {
     pub hold: Option<String>,
 }
 
+/// `run`: everything a run may take from the command line instead of (or on top of) the scenario file.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The scenario file (TOML).
@@ -178,7 +195,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub telemetry: Option<String>,
     #[command(flatten)]
-    pub tls: TlsArgs,
+    pub(crate) tls: TlsArgs,
     /// Where to write `report.json` (a directory); default `reports/<scenario>-<UTC timestamp>/`.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -245,7 +262,9 @@ pub struct TlsArgs {
 /// `--shard I/N`: this process runs share `index` (0-based) of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
+    /// 0-based, below `count`: which share of the load this process sends; only shard 0 injects the faults.
     pub index: u32,
+    /// How many processes split the drill; their reports are joined by `merge`.
     pub count: u32,
 }
 
@@ -260,6 +279,7 @@ impl std::str::FromStr for Shard {
     }
 }
 
+/// `report`: re-render a saved `report.json`, e.g. the HTML of a CI run that wrote only JSON.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The saved `report.json`.
@@ -275,6 +295,7 @@ pub struct ReportArgs {
     pub force: bool,
 }
 
+/// `compare`: judge a report against a baseline report; its exit code gates a CI job on regressions.
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// The reference report.
@@ -292,6 +313,7 @@ pub struct CompareArgs {
     pub markdown: bool,
 }
 
+/// `merge`: one drill's shard reports into one report, judged again as a single run.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     /// The shard reports: `report.json` files, directories (every `report.json` under them), or glob patterns
@@ -309,6 +331,7 @@ pub struct MergeArgs {
     pub force: bool,
 }
 
+/// `schema`: JSON Schemas for editors and for tools that read reports.
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// The schema of `report.json` instead (the one committed as `reports/schema.json`).
@@ -316,6 +339,7 @@ pub struct SchemaArgs {
     pub report: bool,
 }
 
+/// `validate`: the checks `run` makes before touching anything, without running.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// Scenario files to check.

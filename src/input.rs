@@ -19,7 +19,7 @@ pub const SCENARIO_CAP: u64 = 1 << 20;
 pub const REPORT_CAP: u64 = 1 << 30;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum InputError {
+pub(crate) enum InputError {
     #[error("{0}")]
     Io(String),
     #[error("is a {0}, not a regular file; give the path of the file itself")]
@@ -32,7 +32,7 @@ pub enum InputError {
 }
 
 /// The whole of `path` as text, if it is a regular file of at most `cap` bytes in UTF-8.
-pub fn read_text(path: &Path, cap: u64) -> Result<String, InputError> {
+pub(crate) fn read_text(path: &Path, cap: u64) -> Result<String, InputError> {
     let io = |e: std::io::Error| InputError::Io(e.to_string());
     let file = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(io)?;
     let kind = file.metadata().map_err(io)?.file_type();

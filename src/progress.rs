@@ -13,13 +13,13 @@ use crate::record::{Hist, Recorder, SecondRecord};
 /// How often a non-terminal gets a line.
 const PLAIN_EVERY: u32 = 5;
 
-pub struct Progress {
+pub(crate) struct Progress {
     bar: Option<ProgressBar>,
     quiet: bool,
 }
 
 impl Progress {
-    pub fn new(quiet: bool, total: Duration) -> Self {
+    pub(crate) fn new(quiet: bool, total: Duration) -> Self {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new(total.as_secs().max(1));
             bar.set_style(

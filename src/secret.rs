@@ -9,14 +9,18 @@ use std::path::Path;
 
 use anyhow::Context;
 
+/// A Bearer token (or the JWT signing secret) from `token_env`, `token_file` or the embedded simulator.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a value the caller already holds (a generated simulator token, a test's); nothing is trimmed.
     pub fn new(s: impl Into<String>) -> Self {
         Self(s.into())
     }
 
+    /// The bytes, only where they must leave: an `Authorization` header, a JWT signature, the simulator's secret
+    /// file. Never into a message, a log line or a report.
     pub fn expose(&self) -> &str {
         &self.0
     }

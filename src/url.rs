@@ -13,7 +13,10 @@ use std::fmt;
 /// Which URL: the HTTP API or the telemetry WebSocket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UrlRole {
+    /// The SpaceTime HTTP API (`[target] url`, `--target`): `http`/`https`, no path, since the engines send the
+    /// contract's routes from the root.
     Api,
+    /// The telemetry WebSocket (`[target] telemetry`, `--telemetry`): `ws`/`wss`, a path and query allowed.
     Telemetry,
     /// A Prometheus server the probe asks: plain HTTP (the probe's client speaks no TLS) and any path (a server
     /// behind a prefix).
@@ -49,7 +52,7 @@ pub struct ServiceUrl {
     pub secure: bool,
     /// Without IPv6 brackets: what the TLS server name and DNS lookup take.
     pub host: String,
-    pub port: u16,
+    pub(crate) port: u16,
     /// Path and query for a telemetry URL (`/` when none); always `/` for the API.
     pub path: String,
     /// The URL normalized, without a trailing `/` for the API (`https://host:8443`).
@@ -62,6 +65,7 @@ pub struct ServiceUrl {
 pub struct UrlError(pub String);
 
 impl ServiceUrl {
+    /// The URL if `role` accepts it; the error quotes it with any password masked and shows the form to write.
     pub fn parse(text: &str, role: UrlRole) -> Result<ServiceUrl, UrlError> {
         let schemes = role.schemes();
         let example = role.example();

@@ -11,21 +11,30 @@ use super::rules;
 use super::stats::{self, Stats, pct, quantile};
 use crate::runbook::Profile;
 
+/// How a verification step came out; only `fail` makes a phase unhealthy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckState {
+    /// The measured value satisfied the comparison.
     Pass,
+    /// The measured value broke the comparison: the phase is not healthy.
     Fail,
+    /// Nothing to measure (no telemetry URL, no disk probe, no request in the span): neither pass nor fail.
     NoData,
 }
 
 /// One verification step: `measured cmp threshold` must hold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Check {
+    /// The step's name with its unit (`error_rate_pct`, `p95_ms`); also the JUnit test case's name.
     pub name: String,
+    /// The value over the phase's checked span, in the unit the name says; `None` when there was nothing to measure.
     pub measured: Option<f64>,
+    /// The runbook's number, or the scenario's `[thresholds]` override of it.
     pub threshold: f64,
+    /// The relation `measured cmp threshold` that must hold for a pass.
     pub cmp: Cmp,
+    /// Pass, fail, or no data when `measured` is `None`.
     pub state: CheckState,
 }
 
@@ -39,7 +48,7 @@ impl Check {
         Self { name: name.into(), measured, threshold, cmp, state }
     }
 
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         self.state == CheckState::Fail
     }
 }

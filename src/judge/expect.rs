@@ -16,10 +16,14 @@ use crate::runbook::{Expected, Incident};
 /// One expectation, held or broken, with what was measured beside what was wanted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CheckResult {
-    pub name: String,
-    pub passed: bool,
-    pub measured: String,
-    pub wanted: String,
+    /// The `[expect]` key it checks (`healthy`, `incident`, `severity`, `worst`, `detect_within`, `recover_within`).
+    pub(crate) name: String,
+    /// False: the run fails its gate, whatever else it showed.
+    pub(crate) passed: bool,
+    /// What the run showed, in words a report prints as is (`none`, `high_error_rate P1`, `3.2s`).
+    pub(crate) measured: String,
+    /// What `[expect]` asked for, in the same words.
+    pub(crate) wanted: String,
 }
 
 impl CheckResult {

@@ -10,20 +10,25 @@ use crate::runbook::{Incident, Severity};
 /// How a measured value relates to its threshold in a rule or check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Cmp {
+    /// `">"`, strictly above: how a finding shows a rate or latency over its limit.
     #[serde(rename = ">")]
     Gt,
+    /// `">="`, at or above: the FPS checks' floor (`fps_p5 >= 85`).
     #[serde(rename = ">=")]
     Ge,
+    /// `"<"`, strictly below: the runbook's "Expected: < 1%" and "< 200ms" verification steps.
     #[serde(rename = "<")]
     Lt,
+    /// `"<="`, at most: memory growth no faster than the leak rule allows.
     #[serde(rename = "<=")]
     Le,
+    /// `"=="`, exactly: for what must not happen at all (no down second, no timeout).
     #[serde(rename = "==")]
     Eq,
 }
 
 impl Cmp {
-    pub fn holds(self, measured: f64, threshold: f64) -> bool {
+    pub(crate) fn holds(self, measured: f64, threshold: f64) -> bool {
         match self {
             Self::Gt => measured > threshold,
             Self::Ge => measured >= threshold,
@@ -44,7 +49,7 @@ impl Cmp {
         }
     }
 
-    pub fn symbol(self) -> &'static str {
+    pub(crate) fn symbol(self) -> &'static str {
         match self {
             Self::Gt => ">",
             Self::Ge => ">=",
@@ -61,13 +66,17 @@ impl Cmp {
 pub struct Evidence {
     /// What was measured, with its unit in the name (`error_rate_pct`, `p95_ms`).
     pub metric: String,
-    pub measured: f64,
+    /// The value, in the unit `metric` names, over the window or phase the finding is about.
+    pub(crate) measured: f64,
+    /// The runbook's number (or its `[thresholds]` override) that `measured` broke; absent for context.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub threshold: Option<f64>,
+    pub(crate) threshold: Option<f64>,
+    /// How `measured` stood to `threshold` when the rule fired; absent for context.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cmp: Option<Cmp>,
+    pub(crate) cmp: Option<Cmp>,
+    /// What the number is made of, for context (e.g. which error kinds, on which endpoint).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
+    pub(crate) detail: Option<String>,
 }
 
 impl Evidence {
@@ -102,8 +111,10 @@ fn round(v: f64) -> f64 {
 /// One incident seen in a window or phase.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
-    pub incident: Incident,
-    pub severity: Severity,
+    /// The runbook incident class the evidence points to.
+    pub(crate) incident: Incident,
+    /// How severe, by the runbook's tiers for that incident (P0 worst).
+    pub(crate) severity: Severity,
     /// The threshold evidence first, then context.
     pub evidence: Vec<Evidence>,
 }

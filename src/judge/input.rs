@@ -22,7 +22,7 @@ pub struct Run {
     pub seconds: Vec<Second>,
     /// The timeline's phases; [`Second::phase`] indexes this list.
     pub phases: Vec<PhaseSpan>,
-    pub faults: Vec<FaultSpan>,
+    pub(crate) faults: Vec<FaultSpan>,
     /// The memory a leak would exhaust, in MB (the host's memory, measured by the harness because the judge may not
     /// read `/proc`); `None` = unknown. [`super::Profile::memory_limit_mb`] overrides it.
     pub memory_limit_mb: Option<f64>,
@@ -34,9 +34,9 @@ pub struct Run {
 /// A Prometheus query judged as a verification check: `value cmp threshold` must hold on every sample of a span.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueryCheck {
-    pub name: String,
-    pub cmp: Cmp,
-    pub threshold: f64,
+    pub(crate) name: String,
+    pub(crate) cmp: Cmp,
+    pub(crate) threshold: f64,
     /// The incident whose findings cite the query when its check fails.
     pub incident: Option<Incident>,
 }
@@ -44,24 +44,24 @@ pub struct QueryCheck {
 /// A named span of the timeline, seconds since the run started.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhaseSpan {
-    pub name: String,
-    pub start_s: f64,
-    pub end_s: f64,
+    pub(crate) name: String,
+    pub(crate) start_s: f64,
+    pub(crate) end_s: f64,
 }
 
 /// When a fault was injected and rolled back, seconds since the run started; `rolled_back_s` is `None` when it was
 /// held to the end of the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaultSpan {
-    pub name: String,
-    pub injected_s: f64,
-    pub rolled_back_s: Option<f64>,
+    pub(crate) name: String,
+    pub(crate) injected_s: f64,
+    pub(crate) rolled_back_s: Option<f64>,
 }
 
 /// One second of measurements, `[t, t+1)`; windows are merged from these.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Second {
-    pub t: u32,
+    pub(crate) t: u32,
     /// Index into [`Run::phases`].
     pub phase: usize,
     /// Indexed by [`Endpoint::index`]. Requests count in the second they were *meant* to start, so a request stalled
@@ -69,7 +69,7 @@ pub struct Second {
     pub endpoints: [EndpointSecond; Endpoint::ALL.len()],
     /// Lowest and mean telemetry FPS sample in this second.
     pub fps_min: Option<f64>,
-    pub fps_mean: Option<f64>,
+    pub(crate) fps_mean: Option<f64>,
     /// Resident memory of the target, MB.
     pub memory_mb: Option<f64>,
     /// Usage of the target's disk, percent.

@@ -42,9 +42,13 @@ use stats::Stats;
 /// Everything the judge concluded about one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Verdict {
+    /// One per scenario phase, in timeline order: what each phase showed and whether its verification steps passed.
     pub phases: Vec<PhaseVerdict>,
+    /// Every sliding window of the run, in time order: the finest grain the incidents were judged at.
     pub windows: Vec<WindowVerdict>,
+    /// One per injection, in injection order: time to detect and time to recover.
     pub faults: Vec<FaultVerdict>,
+    /// Each incident's severity changes over the run, in time order, for the report's timeline.
     pub transitions: Vec<Transition>,
     /// The worst severity of any incident in the run; `None` = no incident.
     pub worst: Option<Severity>,
@@ -67,11 +71,14 @@ impl Verdict {
     }
 }
 
+/// One scenario phase judged as a whole: its incidents at their worst and the runbook's verification steps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PhaseVerdict {
+    /// The phase's `name` in the scenario.
     pub name: String,
     /// Each incident held in the phase's windows, at its worst, with the evidence of the first window that reached it.
     pub incidents: Vec<Finding>,
+    /// The most severe of `incidents`; `None` when the phase showed no incident.
     pub worst: Option<Severity>,
     /// No incident and no failed verification check.
     pub healthy: bool,

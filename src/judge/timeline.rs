@@ -16,7 +16,9 @@ use crate::runbook::{Profile, seconds};
 /// One window `[start_s, end_s)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WindowVerdict {
+    /// Whole seconds since the run started; consecutive windows start one [`Profile::step`] apart.
     pub start_s: u32,
+    /// `start_s` plus [`Profile::window`], exclusive.
     pub end_s: u32,
     /// The phase every second of the window belongs to; `None` for a window across a phase boundary.
     pub phase: Option<usize>,
@@ -28,7 +30,7 @@ pub struct WindowVerdict {
 }
 
 impl WindowVerdict {
-    pub fn severity_of(&self, incident: Incident) -> Option<Severity> {
+    pub(crate) fn severity_of(&self, incident: Incident) -> Option<Severity> {
         self.incidents.iter().find(|f| f.incident == incident).map(|f| f.severity)
     }
 }
@@ -36,16 +38,22 @@ impl WindowVerdict {
 /// A change of one incident's severity, at the end of the window that showed it; `None` = absent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Transition {
+    /// Seconds since the run started: the end of the window that first showed the new severity.
     pub t: f64,
+    /// The incident class whose severity changed; each class changes on its own.
     pub incident: Incident,
+    /// The severity before; `None` when the incident was not present.
     pub from: Option<Severity>,
+    /// The severity after; `None` when the incident cleared.
     pub to: Option<Severity>,
 }
 
 /// The first window after an injection showing an incident (new, or worse than before the injection).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Detection {
+    /// The incident class the fault brought on.
     pub incident: Incident,
+    /// Its severity in that first window, which may worsen later (see the verdict's transitions).
     pub severity: Severity,
     /// End of that window, seconds since the run started.
     pub at_s: f64,
@@ -62,10 +70,15 @@ pub struct Recovery {
     pub after_s: f64,
 }
 
+/// What one injection of a fault did to the service: what was detected, how fast, and whether it recovered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FaultVerdict {
+    /// The `[[fault]]` entry's `name`; a fault injected twice has a verdict per injection.
     pub name: String,
+    /// Seconds since the run started, from the record's `fault_injected` event.
     pub injected_s: f64,
+    /// Seconds since the run started; `None` when the run ended (or was interrupted) before the fault's rollback
+    /// was recorded.
     pub rolled_back_s: Option<f64>,
     /// One per incident class, in time order.
     pub detections: Vec<Detection>,
@@ -82,7 +95,7 @@ impl FaultVerdict {
         self.detections.iter().find(|d| incident.is_none_or(|i| d.incident == i)).map(|d| d.after_s)
     }
 
-    pub fn time_to_recover(&self) -> Option<f64> {
+    pub(crate) fn time_to_recover(&self) -> Option<f64> {
         self.recovery.as_ref().map(|r| r.after_s)
     }
 }

@@ -31,25 +31,37 @@ use super::{run_open, run_users};
 /// What `bench-load` prints.
 #[derive(Debug, Serialize)]
 pub struct BenchResult {
+    /// Requests sent and finished (answered, refused or timed out), over every endpoint; dropped arrivals are not
+    /// among them.
     pub requests: u64,
+    /// Of `requests`, every outcome but `ok` (error statuses, refused connections, timeouts).
     pub errors: u64,
+    /// Wall time of the measurement, the divisor of `rps`.
     pub seconds: f64,
+    /// `requests / seconds`: the throughput the loadgen comparison (`benches/loadgen.py`) reads.
     pub rps: f64,
     /// Intended-time latency (the open model's; equal to service time in a closed loop), ms.
     pub p50_ms: Option<f64>,
+    /// As `p50_ms`, 90th percentile; `None` (as for every quantile here) when nothing was answered.
     pub p90_ms: Option<f64>,
+    /// As `p50_ms`, 95th percentile: the runbook's latency figure.
     pub p95_ms: Option<f64>,
+    /// As `p50_ms`, 99th percentile.
     pub p99_ms: Option<f64>,
     /// From the actual send, ms.
     pub service_p50_ms: Option<f64>,
+    /// As `service_p50_ms`, 90th percentile.
     pub service_p90_ms: Option<f64>,
+    /// As `service_p50_ms`, 99th percentile; far below `p99_ms` means the generator, not the server, queued.
     pub service_p99_ms: Option<f64>,
+    /// Sends more than [`LATE`](super::LATE) after their due time: the generator fell behind its schedule.
     pub late: u64,
+    /// Open model arrivals never sent because every connection was busy at the in-flight cap.
     pub dropped: u64,
 }
 
 /// `spacetime-drill bench-load`: build the runtime, run one measurement, print its JSON.
-pub fn main(args: &BenchLoadArgs) -> anyhow::Result<()> {
+pub(crate) fn main(args: &BenchLoadArgs) -> anyhow::Result<()> {
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads.max(1)).enable_all().build()?;
     let mut plan = status_plan(&args.url, args.connections, args.rate.unwrap_or(0.0), args.duration)?;

@@ -11,27 +11,34 @@ use crate::scenario::{Completion, LoadModel, Mix, Scenario};
 use crate::secret::Secret;
 use crate::url::{ServiceUrl, UrlRole};
 
+/// Everything either engine needs for the whole run, built once before the first request so neither engine
+/// re-reads the scenario.
 #[derive(Debug, Clone)]
 pub struct LoadPlan {
+    /// Which engine runs it: the open model (hyper, arrivals on a schedule) or users (goose, back to back).
     pub model: LoadModel,
     /// `http(s)://host[:port]`, no path.
     pub base_url: String,
+    /// Sent as `Authorization: Bearer` on every request; `None` for a target without auth.
     pub token: Option<Secret>,
     /// The run's TLS client configuration (`https` targets); `None` = the defaults (system roots).
     pub tls: Option<Arc<rustls::ClientConfig>>,
     /// Connect here instead of the URL's host (the network fault's proxy), keeping the URL's host as the TLS
     /// server name and `Host` header.
     pub via: Option<SocketAddr>,
+    /// Back to back from the run's start, in the scenario's order: the engines' clock.
     pub phases: Vec<PhasePlan>,
     /// Open model: cap on outstanding requests (and so on connections).
     pub max_in_flight: usize,
+    /// Per request, from its send to the last byte of the answer; a request past it is abandoned as a `timeout`.
     pub timeout: Duration,
     /// Users model: time to start all users, and the pause after each request.
     pub ramp: Duration,
+    /// Users model: each user's pause between its requests (zero: back to back).
     pub think_time: Duration,
-    pub scenes: Vec<String>,
-    pub expressions: Vec<String>,
-    pub completions: Vec<Completion>,
+    pub(crate) scenes: Vec<String>,
+    pub(crate) expressions: Vec<String>,
+    pub(crate) completions: Vec<Completion>,
     /// Set and cleared by the `expired_token` fault while the run goes; both engines consult it per request.
     pub auth_fault: AuthFault,
 }
@@ -40,8 +47,10 @@ pub struct LoadPlan {
 /// come from the command line (`--target`); everything else was checked when the scenario was loaded.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PlanError {
+    /// The target URL fails the shared URL check; the message says what to write instead.
     #[error("base URL: {0}")]
     BadUrl(String),
+    /// A `network` fault routes through a local proxy, which the users model can use only over plain HTTP.
     #[error(
         "a network fault with the users model cannot reach an https target (goose's client cannot be pointed at the \
          fault's proxy without breaking the certificate check); use model = \"open\" for this drill"

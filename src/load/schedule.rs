@@ -25,6 +25,7 @@ pub struct Arrivals {
 }
 
 impl Arrivals {
+    /// The phase's arrival times, as offsets from its start; the iterator ends at the phase's end.
     pub fn new(phase: &PhasePlan) -> Self {
         let end = phase.duration.as_secs_f64();
         let a = if end > 0.0 { (phase.rate_end - phase.rate_start) / (2.0 * end) } else { 0.0 };
@@ -62,11 +63,13 @@ pub struct Mixer {
 }
 
 impl Mixer {
+    /// A mixer at the start of its cycle, so every run (and every engine) sends the same order.
     pub fn new(mix: &Mix) -> Self {
         let weights = weights(mix).map(i64::from);
         Self { weights, total: weights.iter().sum(), current: [0; Endpoint::ALL.len()] }
     }
 
+    /// The endpoint of the next request; over a cycle of `sum(weights)` picks each comes up exactly its weight.
     pub fn next_endpoint(&mut self) -> Endpoint {
         let mut best = 0;
         for i in 0..Endpoint::ALL.len() {

@@ -44,8 +44,8 @@ const LINGER_MAX: Duration = Duration::from_secs(30);
 /// Where the metrics go; both optional.
 #[derive(Debug, Clone, Default)]
 pub struct MetricsOptions {
-    pub listen: Option<SocketAddr>,
-    pub remote_write: Option<String>,
+    pub(crate) listen: Option<SocketAddr>,
+    pub(crate) remote_write: Option<String>,
     /// `I` of `--shard I/N` ("0" without shards): a label on every pushed series and on `drill_run_info`.
     pub shard: String,
     /// The run's TLS options (`[target]` `ca_file`, `insecure`, client certificate, or the flags): an `https`

@@ -17,38 +17,40 @@ use super::snapshot::{Family, Kind, Value};
 use crate::tls::{Dialer, TlsOptions};
 use crate::url::{ServiceUrl, UrlRole};
 
+/// One POST's worth: every series of a snapshot at one timestamp; `Default` is the empty request a receiver
+/// accepts, which the TLS tests send to check the connection alone.
 #[derive(Clone, PartialEq, Message)]
 pub struct WriteRequest {
     #[prost(message, repeated, tag = "1")]
-    pub timeseries: Vec<TimeSeries>,
+    pub(crate) timeseries: Vec<TimeSeries>,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub struct TimeSeries {
+pub(crate) struct TimeSeries {
     #[prost(message, repeated, tag = "1")]
-    pub labels: Vec<Label>,
+    pub(crate) labels: Vec<Label>,
     #[prost(message, repeated, tag = "2")]
-    pub samples: Vec<Sample>,
+    pub(crate) samples: Vec<Sample>,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub struct Label {
+pub(crate) struct Label {
     #[prost(string, tag = "1")]
-    pub name: String,
+    pub(crate) name: String,
     #[prost(string, tag = "2")]
-    pub value: String,
+    pub(crate) value: String,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub struct Sample {
+pub(crate) struct Sample {
     #[prost(double, tag = "1")]
-    pub value: f64,
+    pub(crate) value: f64,
     #[prost(int64, tag = "2")]
-    pub timestamp: i64,
+    pub(crate) timestamp: i64,
 }
 
 /// The snapshot as time series at `timestamp_ms`, with `extra` labels on each (labels sorted, as receivers need).
-pub fn write_request(families: &[Family], extra: &[(&str, &str)], timestamp_ms: i64) -> WriteRequest {
+pub(crate) fn write_request(families: &[Family], extra: &[(&str, &str)], timestamp_ms: i64) -> WriteRequest {
     let mut timeseries = Vec::new();
     let mut push = |name: String, labels: Vec<(&str, String)>, value: f64| {
         // A series' own label wins over an extra of the same name (`drill_run_info` has its `shard` already).

@@ -56,14 +56,14 @@ impl Family {
 /// Everything the exporter reads, attached once the run has its recorder and faults.
 #[derive(Clone)]
 pub struct Sources {
-    pub rec: Recorder,
-    pub scenario: String,
-    pub phases: Vec<String>,
+    pub(crate) rec: Recorder,
+    pub(crate) scenario: String,
+    pub(crate) phases: Vec<String>,
     /// Declared faults as `(name, kind)`.
     pub faults: Vec<(String, &'static str)>,
     /// The names of the faults held right now (the injector's own state, so a TTL rollback shows at once).
     pub held: Arc<dyn Fn() -> Vec<String> + Send + Sync>,
-    pub profile: Profile,
+    pub(crate) profile: Profile,
 }
 
 /// The run's state now. `finished` is set once the run is over (load stopped, faults rolled back).

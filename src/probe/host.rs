@@ -61,7 +61,7 @@ pub fn pid_listening_on(port: u16) -> io::Result<Option<u32>> {
 
 /// What a CPU reading covers: one process, or the whole host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CpuOf {
+pub(crate) enum CpuOf {
     Process(u32),
     Host,
 }
@@ -71,14 +71,14 @@ pub enum CpuOf {
 /// keeps: there is none; `/proc/<pid>/stat` and `/proc/stat` only count ticks since boot. Both sides of a delta come
 /// from `/proc/stat`'s clock, so no `sysconf(CLK_TCK)` or wall clock enters the ratio.
 #[derive(Debug)]
-pub struct CpuMeter {
+pub(crate) struct CpuMeter {
     of: CpuOf,
     /// Busy ticks of what is measured, and elapsed ticks of one core, at the last sample.
     last: Option<(u64, u64)>,
 }
 
 impl CpuMeter {
-    pub fn new(of: CpuOf) -> CpuMeter {
+    pub(crate) fn new(of: CpuOf) -> CpuMeter {
         CpuMeter { of, last: None }
     }
 
@@ -103,7 +103,7 @@ impl CpuMeter {
 }
 
 /// One reading over `window`: what a stateless caller (`agent --probe`) measures.
-pub fn cpu_pct_over(of: CpuOf, window: std::time::Duration) -> io::Result<f64> {
+pub(crate) fn cpu_pct_over(of: CpuOf, window: std::time::Duration) -> io::Result<f64> {
     let mut meter = CpuMeter::new(of);
     meter.sample()?;
     std::thread::sleep(window);

@@ -21,7 +21,8 @@ use serde::Serialize;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-pub use host::{CpuMeter, CpuOf, disk_used_pct, pid_listening_on, resident_mb};
+pub(crate) use host::{CpuMeter, CpuOf};
+pub use host::{disk_used_pct, pid_listening_on, resident_mb};
 
 use crate::api::StateMapping;
 use crate::record::{EventKind, Recorder};
@@ -37,11 +38,16 @@ pub struct ProbePlan {
     pub url: String,
     /// The run's TLS client configuration (`https`); `None` = the defaults.
     pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// Bearer token for `/status`; without it a target with auth answers 401 and its DAP/LSP states stay unknown.
     pub token: Option<Secret>,
+    /// How this target's `/status` numbers the DAP/LSP states (`[target] state_mapping`), so a build that shifted
+    /// them is not read as disconnected.
     pub state_mapping: StateMapping,
     /// Local target's PID. Without it and without `memory_command`, a target on a loopback URL is found by the
     /// port it listens on (and found again if it is restarted).
     pub pid: Option<u32>,
+    /// A path on the filesystem whose fullness the disk rules judge (for the embedded simulator with
+    /// `data_fs_mib`, its data directory).
     pub disk_path: Option<PathBuf>,
     /// Remote target: a command printing resident memory in MB. Preferred over `pid` when both are given.
     pub memory_command: Option<String>,
@@ -53,6 +59,7 @@ pub struct ProbePlan {
     pub cpu_command: Option<String>,
     /// The `[[host]]` the command probes read on, named in their failures.
     pub host: Option<String>,
+    /// Time between ticks; a tick takes every reading of the plan together, so they share one timestamp.
     pub interval: Duration,
     /// Bound on each check of a tick.
     pub timeout: Duration,
@@ -83,10 +90,16 @@ impl ProbePlan {
 /// they saw is in the record).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ProbeSummary {
+    /// Probe rounds completed; each asks `/status` once and reads every configured gauge once.
     pub ticks: u64,
+    /// Ticks whose `/status` got no answer (refused, reset, timed out); an answer with an error status still counts
+    /// as reachable.
     pub status_unreachable: u64,
+    /// Ticks with a resident-memory reading; fewer than `ticks` when the process was gone or the command failed.
     pub memory_samples: u64,
+    /// Ticks with a disk-usage reading.
     pub disk_samples: u64,
+    /// Ticks with a CPU reading; the first local reading has none (a CPU figure needs two).
     pub cpu_samples: u64,
 }
 

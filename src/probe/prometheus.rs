@@ -29,8 +29,8 @@ pub struct QueryPlan {
     pub url: hyper::Uri,
     /// `(name, PromQL)`.
     pub queries: Vec<(String, String)>,
-    pub interval: Duration,
-    pub timeout: Duration,
+    pub(crate) interval: Duration,
+    pub(crate) timeout: Duration,
 }
 
 impl QueryPlan {

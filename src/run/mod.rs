@@ -46,7 +46,7 @@ use crate::telemetry::WatchOptions;
 /// How long stopped tasks get to finish their in-flight work before the report is written without them.
 const DRAIN: Duration = Duration::from_secs(5);
 
-pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut scenario = Scenario::load(&args.scenario)?;
     // Hashed before the shard takes the faults off, so every shard of one drill carries the same hash.
     let hash = ScenarioInfo::hash_of(&scenario.file);
@@ -143,7 +143,7 @@ fn interrupt_token() -> anyhow::Result<CancellationToken> {
 }
 
 /// Run the scenario and build its report; the outcome is decided by the caller once a baseline is compared.
-pub async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationToken) -> anyhow::Result<Report> {
+pub(crate) async fn run(scenario: &Scenario, args: &RunArgs, interrupt: CancellationToken) -> anyhow::Result<Report> {
     let journal = faults::RunFaults::open_journal(scenario, args.journal.as_deref())?;
     // Before the target is touched: a metrics address in use ends the run here, before any load.
     let mut exporter = Exporter::start(metrics_options(scenario, args)?).await?;

@@ -27,7 +27,7 @@ pub enum Incident {
 }
 
 impl Incident {
-    pub const ALL: [Incident; 7] = [
+    pub(crate) const ALL: [Incident; 7] = [
         Self::ApiUnresponsive,
         Self::HighErrorRate,
         Self::SlowResponses,
@@ -57,6 +57,8 @@ impl fmt::Display for Incident {
     }
 }
 
+/// A word that names no incident class; the message lists the valid ones and suggests the closest, so a typo in
+/// `[expect] incident` is fixed without opening the docs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown incident {0:?} (one of: healthy, any, {names}){hint}", names = Incident::ALL.map(Incident::name).join(", "),
     hint = crate::input::closest(.0, Incident::ALL.map(Incident::name).into_iter().chain(["healthy", "any"]))
@@ -73,15 +75,20 @@ impl FromStr for Incident {
 /// The runbook's severity levels. Ordered as the runbook lists them, so `P0 < P1`: the *smaller* is the *worse*.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Severity {
+    /// Critical (SEV-1): complete outage, every endpoint failing; the runbook's all-hands response.
     P0,
+    /// High (SEV-2): a major feature down or heavy degradation (error rate > 5 %, responses > 1 s).
     P1,
+    /// Medium (SEV-3): degraded but working (error rate 1-5 %, responses 300-500 ms, intermittent errors).
     P2,
+    /// Low (SEV-4): minimal impact; a ticket, no immediate response.
     P3,
+    /// Minor (SEV-5): trivial issues and improvements; nothing to respond to.
     P4,
 }
 
 impl Severity {
-    pub const ALL: [Severity; 5] = [Self::P0, Self::P1, Self::P2, Self::P3, Self::P4];
+    pub(crate) const ALL: [Severity; 5] = [Self::P0, Self::P1, Self::P2, Self::P3, Self::P4];
 
     /// Strictly more severe than `other`.
     pub fn is_worse_than(self, other: Severity) -> bool {
@@ -95,6 +102,7 @@ impl fmt::Display for Severity {
     }
 }
 
+/// A word that is not P0..P4 (any case is accepted); the message lists the five.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown severity {0:?} (one of: P0, P1, P2, P3, P4)")]
 pub struct UnknownSeverity(pub String);
@@ -114,6 +122,7 @@ pub enum Expected {
     /// A gate: no phase has an incident and every verification check passes. Also what a scenario without
     /// `[expect]` is held to, as a CI gate would be.
     Healthy,
+    /// A fault drill: this incident class must be detected, within the bounds the rest of `[expect]` sets.
     Incident(Incident),
     /// Observe only (a game day, an exploration): whatever the run shows is reported, nothing is gated.
     Any,

@@ -178,8 +178,8 @@ profile! {
 /// A threshold that cannot be judged by: its name and what is wrong, with the fix.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
-    pub key: &'static str,
-    pub message: String,
+    pub(crate) key: &'static str,
+    pub(crate) message: String,
 }
 
 impl Profile {

@@ -19,7 +19,7 @@ pub struct ScenarioError {
     pub at: Option<LineCol>,
     /// What is wrong and how to fix it.
     pub message: String,
-    pub kind: ErrorKind,
+    pub(crate) kind: ErrorKind,
 }
 
 /// Which stage found the problem, for callers that branch (e.g. a missing file vs. a wrong one).
@@ -37,8 +37,8 @@ pub enum ErrorKind {
 /// A 1-based line and column (in characters, as editors count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LineCol {
-    pub line: usize,
-    pub column: usize,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
 }
 
 impl LineCol {

@@ -21,7 +21,7 @@ pub struct HostEntry {
     /// `user@host`, or an alias of the SSH config.
     pub ssh: String,
     #[serde(default)]
-    pub port: Option<u16>,
+    pub(crate) port: Option<u16>,
     /// A private key file (`ssh -i`).
     #[serde(default)]
     pub identity: Option<PathBuf>,

@@ -23,7 +23,7 @@ pub const MAX_TIMELINE: Duration = Duration::from_secs(7 * 24 * 3600);
 pub const MAX_REQUEST_WAIT: Duration = Duration::from_secs(3600);
 /// The probe cadence: faster floods the target with `/status`, slower sees nothing of a phase.
 pub const MIN_PROBE_INTERVAL: Duration = Duration::from_millis(100);
-pub const MAX_PROBE_INTERVAL: Duration = Duration::from_secs(3600);
+pub(crate) const MAX_PROBE_INTERVAL: Duration = Duration::from_secs(3600);
 /// Linux's largest PID (`PID_MAX_LIMIT`).
 pub const MAX_PID: u32 = 4_194_304;
 /// A `[[host]]`'s lease: how long its agent keeps faults after the harness goes silent.

@@ -26,6 +26,7 @@ pub struct ScenarioFile {
     /// Name used in report paths; defaults to the file's stem.
     #[serde(default)]
     pub name: Option<String>,
+    /// Free text for people: shown under the title of the HTML report; never read by the run.
     #[serde(default)]
     pub description: Option<String>,
     /// The service under test; omitted = the embedded simulator, started and torn down by the run.
@@ -34,8 +35,10 @@ pub struct ScenarioFile {
     /// Options for the embedded simulator (ignored with a `[target]`).
     #[serde(default)]
     pub sim: SimOptions,
+    /// The load every phase sends unless the phase overrides it; omitted = the open model's defaults.
     #[serde(default)]
     pub load: Load,
+    /// How often the target is probed and which resources besides `/status`; omitted = `/status` every second.
     #[serde(default)]
     pub probe: Probe,
     /// Live metrics while the run lasts.
@@ -135,8 +138,12 @@ pub struct SimOptions {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LoadModel {
+    /// Requests arrive on a schedule (`rate`, ramps) whether or not earlier ones were answered, so a slow service
+    /// builds a queue and latency counts from the intended send: how real clients load the service.
     #[default]
     Open,
+    /// `users` goose users each send, wait for the answer, think, and send again: the load falls as the service
+    /// slows.
     Users,
 }
 
@@ -144,6 +151,7 @@ pub enum LoadModel {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Load {
+    /// `open` (arrival rate, the default) or `users` (closed model, goose).
     #[serde(default)]
     pub model: LoadModel,
     /// Open model: arrivals per second, above 0 and at most 1000000.
@@ -194,15 +202,19 @@ impl Default for Load {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Mix {
+    /// Weight of `GET /status`. Default 4.
     #[serde(default = "defaults::w_status")]
     #[schemars(range(max = limits::MAX_WEIGHT))]
     pub status: u32,
+    /// Weight of `POST /scene/load`, which picks from `scenes`. Default 1.
     #[serde(default = "defaults::w_scene")]
     #[schemars(range(max = limits::MAX_WEIGHT))]
     pub scene_load: u32,
+    /// Weight of `POST /debug/evaluate` (through the debug adapter), which picks from `expressions`. Default 2.
     #[serde(default = "defaults::w_eval")]
     #[schemars(range(max = limits::MAX_WEIGHT))]
     pub debug_evaluate: u32,
+    /// Weight of `POST /lsp/completion` (through the language server), which picks from `completions`. Default 2.
     #[serde(default = "defaults::w_lsp")]
     #[schemars(range(max = limits::MAX_WEIGHT))]
     pub lsp_completion: u32,
@@ -219,11 +231,15 @@ impl Default for Mix {
     }
 }
 
+/// Where `/lsp/completion` asks for completions: the LSP `textDocument` and `position` of its body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Completion {
+    /// The document, e.g. `file:///project/scripts/player.gd`.
     pub uri: String,
+    /// Zero-based line, as LSP counts.
     pub line: u32,
+    /// Zero-based column within the line, as LSP counts.
     pub character: u32,
 }
 
@@ -231,6 +247,7 @@ pub struct Completion {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Phase {
+    /// Unique within the file: how reports, events and the JUnit cases name the phase.
     pub name: String,
     /// Above 0 and at most 24 h; all phases together at most 7 days.
     #[serde(with = "humantime_serde")]
@@ -244,6 +261,7 @@ pub struct Phase {
     pub faults: Vec<String>,
 }
 
+/// What this phase changes of `[load]`; anything left out is `[load]`'s.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhaseLoad {
@@ -259,6 +277,7 @@ pub struct PhaseLoad {
     #[serde(default)]
     #[schemars(range(min = 1, max = limits::MAX_USERS))]
     pub users: Option<usize>,
+    /// This phase's endpoint weights, replacing `[load] mix` whole (weights left out take their defaults).
     #[serde(default)]
     pub mix: Option<Mix>,
 }
@@ -317,6 +336,7 @@ impl Probe {
 pub enum Query {
     /// Recorded and shown only.
     PromQl(String),
+    /// A table with a threshold: also a verification check on every phase.
     Checked(QuerySpec),
 }
 
@@ -359,7 +379,7 @@ pub struct QuerySpec {
 }
 
 impl Query {
-    pub fn spec(&self) -> QuerySpec {
+    pub(crate) fn spec(&self) -> QuerySpec {
         match self {
             Self::PromQl(q) => QuerySpec { query: q.clone(), below: None, above: None, incident: None },
             Self::Checked(s) => s.clone(),

@@ -11,13 +11,17 @@ use super::model::{Mix, ScenarioFile};
 /// One phase of the load; phases run back to back from the run's start.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PhasePlan {
+    /// The scenario phase's name, for the record and the engines' logs.
     pub name: String,
+    /// How long the engines keep sending in this phase before moving on to the next.
     pub duration: Duration,
     /// Open model: arrivals per second at the phase's start and end (linear in between; equal = constant).
     pub rate_start: f64,
+    /// The phase's `ramp_to`, or `rate_start` when it does not ramp.
     pub rate_end: f64,
     /// Users model: concurrent users.
     pub users: usize,
+    /// The phase's own weights, or `[load]`'s.
     pub mix: Mix,
 }
 

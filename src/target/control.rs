@@ -30,9 +30,9 @@ const PORT_FREE: Duration = Duration::from_secs(5);
 /// What the simulator looked like when it first came up (ports and PIDs change with a restart or a revive).
 #[derive(Debug, Clone)]
 pub struct Started {
-    pub ports: Ports,
-    pub data_dir: PathBuf,
-    pub project_dir: PathBuf,
+    pub(crate) ports: Ports,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) project_dir: PathBuf,
 }
 
 enum Op {

@@ -11,6 +11,7 @@ use caps::{CapSet, Capability};
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 
+/// The mounted tmpfs; dropping it unmounts it, so every way out of a run (error, panic, Ctrl-C) gives it back.
 pub struct DataFs {
     dir: PathBuf,
 }
@@ -36,6 +37,7 @@ impl DataFs {
         Ok(DataFs { dir })
     }
 
+    /// The mount point, handed to the simulator as its data directory (so its files are what fills up).
     pub fn path(&self) -> &Path {
         &self.dir
     }

@@ -24,15 +24,15 @@ use run_dir::RunDir;
 use spacetime_sim::auth;
 use spacetime_sim::launch::SimOptions;
 
-pub struct Target {
-    pub http: String,
-    pub telemetry: Option<String>,
-    pub token: Option<Secret>,
+pub(crate) struct Target {
+    pub(crate) http: String,
+    pub(crate) telemetry: Option<String>,
+    pub(crate) token: Option<Secret>,
     /// The run's one TLS client configuration, when the API or telemetry URL is `https`/`wss`.
     pub tls: Option<Arc<rustls::ClientConfig>>,
     /// Certificates are not verified (`insecure = true` or `--insecure`): said next to the verdict everywhere.
     pub insecure: bool,
-    pub state_mapping: StateMapping,
+    pub(crate) state_mapping: StateMapping,
     /// The service's PID, when `[probe] pid` gives it. Otherwise the memory probe finds whoever listens on the
     /// target's port on this host, again after each restart (the embedded simulator keeps its ports, not its PIDs).
     pub pid: Option<u32>,
@@ -176,7 +176,7 @@ pub struct Embedded {
     pub control: Arc<SimControl>,
     /// Its ports, PIDs and directories as it first came up: what scenario faults default to and the allow-list holds.
     pub started: Started,
-    pub secrets: tempfile::TempDir,
+    pub(crate) secrets: tempfile::TempDir,
     /// The signing secret in `secrets` when `[sim] auth` is on (`expired_token` mints with it).
     pub jwt_secret: Option<Secret>,
     /// Declared after `control` so it is unmounted once the simulator is gone.

@@ -30,7 +30,7 @@ impl RunDir {
         Ok(RunDir { dir: Some(dir), watchdog: Some(watchdog) })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.as_ref().map_or(Path::new(""), |d| d.path())
     }
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 /// A classified text frame.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Frame {
+pub(crate) enum Frame {
     /// The `connected` welcome a server sends first.
     Welcome,
     Fps {
@@ -40,7 +40,7 @@ const IGNORED_EVENTS: &[&str] =
 /// Non-event envelopes (`type`) that answer our own commands.
 const IGNORED_TYPES: &[&str] = &["pong", "snapshot", "ack", "response"];
 
-pub fn classify(text: &str) -> Frame {
+pub(crate) fn classify(text: &str) -> Frame {
     let Ok(Value::Object(v)) = serde_json::from_str::<Value>(text) else {
         return Frame::Malformed;
     };

@@ -16,7 +16,7 @@ use serde::Serialize;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
-pub use message::{Frame, classify};
+pub(crate) use message::{Frame, classify};
 
 use crate::record::{EventKind, Recorder};
 use crate::tls::{Dialer, Stream};
@@ -60,17 +60,27 @@ pub struct TelemetrySummary {
     pub connections: u32,
     /// Connections whose first message was not the `connected` welcome.
     pub welcomes_missing: u32,
+    /// `fps` events recorded; zero over a whole run means the FPS checks have no data rather than a pass.
     pub fps_samples: u64,
+    /// `scene_loaded` events: the server's own count of finished loads, beside the `/scene/load` answers.
     pub scenes_loaded: u64,
+    /// `scene_load_failed` events, every one counted; only the first few distinct (scene, error) pairs reach the
+    /// event log.
     pub scene_load_failures: u64,
+    /// Alerts the server pushed (e.g. "FPS dropped below 85"), each also in the event log.
     pub alerts: u64,
     /// Spells without telemetry, including one still open when the watch ended and a first connect that failed.
     pub gaps: u32,
+    /// Seconds of all gaps together, so a flapping stream shows even when each gap is short.
     pub gap_total_s: f64,
     /// Connections made after a gap.
     pub reconnects: u32,
+    /// Binary frames, which the contract never sends: non-zero points at a different server or a proxy.
     pub binary_frames: u64,
+    /// Well-formed frames of an undocumented event or type, counted instead of failing the watch.
     pub unknown_frames: u64,
+    /// Frames that were not JSON objects or lacked the fields their event needs, counted instead of failing the
+    /// watch.
     pub malformed_frames: u64,
 }
 

@@ -43,6 +43,8 @@ pub struct TlsOptions {
     pub insecure: bool,
     /// PEM certificate chain presented to a server that asks for one (mTLS), with its key.
     pub client_cert: Option<PathBuf>,
+    /// PEM private key of `client_cert`; one without the other is refused, as a half-configured mTLS would fail only
+    /// at the handshake.
     pub client_key: Option<PathBuf>,
 }
 

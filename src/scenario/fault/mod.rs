@@ -51,9 +51,11 @@ crate::fault::fault_kind_list!(fault_entry);
 /// A checked fault, ready for the faults module.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fault {
+    /// The entry's `name`, unique in the file: what phases list and what the journal, events and reports say.
     pub name: String,
     /// Longest the fault is held: the entry's `ttl`, or its window.
     pub ttl: Duration,
+    /// The one kind table the entry had (`[fault.disk_fill]`, ...), with its settings checked.
     pub kind: FaultSpec,
     /// The `[[host]]` it acts on; `None` = the harness's machine.
     pub host: Option<String>,
