@@ -33,6 +33,7 @@
 //! upper one owns states it as a trait the upper one implements ([`judge::Criteria`], [`fault::LoadTokens`],
 //! [`fault::RunDirs`]), and the command line or the run plugs them together.
 
+#![warn(missing_docs)]
 pub mod agent;
 pub mod atomic;
 pub mod cli;
