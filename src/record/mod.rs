@@ -99,7 +99,8 @@ pub struct PhaseRecord {
 pub struct StatusSample {
     /// An HTTP answer of any status arrived within the probe's timeout (a 401 or 503 is reachable).
     pub reachable: bool,
-    /// From sending the request on a fresh connection to the whole body read, ms (the timeout when unanswered).
+    /// From sending the request on a fresh connection to the whole body read, ms; up to the probe's timeout when
+    /// unanswered.
     pub latency_ms: f64,
     /// `/status`'s `overall_ready`; null when there was no parsable status body (unreachable, non-2xx, garbage).
     pub overall_ready: Option<bool>,

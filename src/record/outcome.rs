@@ -23,13 +23,13 @@ pub enum Outcome {
     Unauthorized,
     /// HTTP 403.
     Forbidden,
-    /// HTTP 404: on `scene/load`, a scene the service does not have.
+    /// HTTP 404: a scene file that does not exist, or a path the service does not serve.
     NotFound,
     /// HTTP 429: the service's rate limit.
     TooManyRequests,
     /// Any other 4xx.
     OtherClientError,
-    /// HTTP 503: the service up but not ready (e.g. its DAP down).
+    /// HTTP 503: the backend a request needs (the debug adapter, the language server) is not connected.
     Unavailable,
     /// Any other 5xx, or a status outside 2xx-5xx.
     OtherServerError,

@@ -101,7 +101,7 @@ pub struct Tool {
 }
 
 impl Tool {
-    /// This build, for a report being written now (a merged report is stamped by the build that merged it).
+    /// This build, stamped on every report a run writes.
     pub fn current() -> Self {
         Self { name: env!("CARGO_PKG_NAME").into(), version: env!("CARGO_PKG_VERSION").into() }
     }
@@ -117,8 +117,8 @@ pub struct ScenarioInfo {
     /// SHA-256 of the scenario as loaded, before `--shard` took the faults off shards other than 0: equal for every
     /// shard of one drill, different for any other scenario (what `merge` checks).
     pub hash: String,
-    /// The parsed scenario with its defaults filled in: the thresholds, `[expect]` and `[baseline]` that `merge`
-    /// and `compare` judge by come from here, not from the file on disk now.
+    /// The scenario as the run parsed it: the thresholds, `[expect]` and `[baseline]` that `merge` and `compare`
+    /// judge by come from here, not from the file on disk now.
     pub file: ScenarioFile,
 }
 

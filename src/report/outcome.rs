@@ -58,7 +58,7 @@ impl Conclusion {
 pub struct Outcome {
     /// The one word every format and the exit code follow.
     pub conclusion: Conclusion,
-    /// One sentence each, in the order checked; empty for a pass with nothing to say.
+    /// One sentence each, in the order checked; empty for a pass.
     pub reasons: Vec<String>,
 }
 
