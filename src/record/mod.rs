@@ -284,7 +284,7 @@ impl Recorder {
         self.state.lock().seconds.row(t, phase).rec.disk_pct = Some(pct);
     }
 
-    /// CPU use, percent, as the cpu probe measured it.
+    /// CPU use as the cpu probe measured it: percent of one core for a process, of all cores for a host.
     pub(crate) fn cpu(&self, at: Instant, pct: f64) {
         let t = self.second_of(at);
         let phase = self.phase();

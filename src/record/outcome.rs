@@ -21,7 +21,7 @@ pub enum Outcome {
     ClosedWithoutResponse,
     /// HTTP 401: a missing, wrong or expired token.
     Unauthorized,
-    /// HTTP 403.
+    /// HTTP 403: a scene path outside the service's allow-list.
     Forbidden,
     /// HTTP 404: a scene file that does not exist, or a path the service does not serve.
     NotFound,

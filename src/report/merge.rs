@@ -60,11 +60,11 @@ pub enum MergeError {
     SameShard {
         /// Position of the first report claiming the shard.
         first: usize,
-        /// Position of the second.
+        /// Position of the second report claiming it.
         second: usize,
         /// The shard index both claim (0-based).
         index: u32,
-        /// The shard count.
+        /// `N` of their `--shard I/N`.
         count: u32,
     },
     /// Some shard indexes of the run were not given: a partial sum would pass for the whole load.
@@ -108,7 +108,7 @@ pub enum MergeError {
         what: String,
         /// Report 0's bounds and significant digits.
         expected: String,
-        /// The offending histogram's.
+        /// The offending histogram's bounds and significant digits.
         found: String,
     },
     /// A count that would pass `u64::MAX` when added: only a corrupt or hostile report holds such numbers.

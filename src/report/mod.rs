@@ -58,16 +58,16 @@ pub struct Report {
     pub schema_version: u32,
     /// The build that wrote it, so a surprising figure can be traced to a harness version.
     pub tool: Tool,
-    /// What was run.
+    /// The scenario's identity (name, path, hash) and its parsed content, so the report can be judged again.
     pub scenario: ScenarioInfo,
-    /// Where the load went.
+    /// The service the run drove, and whether a token and certificate checks were used.
     pub target: TargetInfo,
     /// Wall-clock start, UTC, RFC 3339.
     pub started_at: String,
     /// Seconds from the start to the end of the last phase reached (the interruption, for an interrupted run); the
     /// drain of requests in flight afterwards is not counted.
     pub duration_s: f64,
-    /// Whether the whole timeline ran.
+    /// `completed` or `interrupted` (an interrupted run is not judged: its `verdict` is null).
     pub status: RunStatus,
     /// Passed, observed, failed, error or interrupted, and why: what the exit code and every format say (see
     /// [`decide`]).
