@@ -17,6 +17,8 @@ pub const MAX_US: u64 = 3_600_000_000;
 const FINE_SIGFIG: u8 = 3;
 const COMPACT_SIGFIG: u8 = 2;
 
+/// A latency (µs) or FPS (×100) histogram bounded to 1..[`MAX_US`], at one of two precisions; in JSON a base64
+/// string that reads back to the same counts, so merged reports give exact percentiles.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hist(pub Histogram<u64>);
 
@@ -43,18 +45,23 @@ impl Hist {
         self.0.reset();
     }
 
+    /// Count one value; 0 counts as 1 and anything past [`MAX_US`] as [`MAX_US`], so no sample is ever lost.
     pub fn record(&mut self, v: u64) {
         self.0.saturating_record(v.max(1));
     }
 
+    /// Add another's counts, as if every one of its samples had been recorded here (shard and phase merges).
+    /// Histograms read from a report are checked to share these bounds, so this cannot fail.
     pub fn add(&mut self, other: &Hist) {
         self.0.add(&other.0).expect("histograms with the same bounds always add");
     }
 
+    /// How many samples were recorded: a phase's request count, or its FPS sample count.
     pub fn len(&self) -> u64 {
         self.0.len()
     }
 
+    /// No sample at all: a quantile would be meaningless (reports show null, not 0).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -64,7 +71,7 @@ impl Hist {
         (!self.0.is_empty()).then(|| self.0.value_at_quantile(q))
     }
 
-    pub fn to_base64(&self) -> String {
+    fn to_base64(&self) -> String {
         let mut buf = Vec::new();
         V2DeflateSerializer::new().serialize(&self.0, &mut buf).expect("serializing into memory cannot fail");
         STANDARD.encode(buf)

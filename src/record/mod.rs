@@ -52,14 +52,17 @@ pub struct EndpointRecord {
 }
 
 impl EndpointRecord {
+    /// Requests of every outcome, saturating rather than wrapping on a hostile report.
     pub fn count(&self) -> u64 {
         self.outcomes.iter().fold(0, |a, b| a.saturating_add(*b))
     }
 
+    /// Requests with any outcome but `ok`: what error rates are made of.
     pub fn errors(&self) -> u64 {
         self.count().saturating_sub(self.outcomes[Outcome::Ok.index()])
     }
 
+    /// Add another record's histograms and counts exactly (endpoints into a phase total, shards into one run).
     pub fn add(&mut self, other: &EndpointRecord) {
         self.latency.add(&other.latency);
         self.service.add(&other.service);
@@ -70,11 +73,16 @@ impl EndpointRecord {
     }
 }
 
+/// Everything measured in one phase of the timeline, in the order the scenario lists them: requests are attributed
+/// by their intended send time, FPS samples by when they arrived.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PhaseRecord {
+    /// The phase's name from the scenario's timeline.
     pub name: String,
-    /// Seconds since the run started; `None` for a phase the run never reached.
+    /// Seconds since the run started; null for a phase the run never reached.
     pub started: Option<f64>,
+    /// Seconds since the run started (an interrupted run ends its current phase at the interruption); null for a
+    /// phase the run never reached.
     pub ended: Option<f64>,
     /// Indexed by [`Endpoint::index`].
     pub endpoints: Vec<EndpointRecord>,
@@ -89,18 +97,30 @@ pub struct PhaseRecord {
 /// What one `/status` probe saw.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StatusSample {
+    /// An HTTP answer of any status arrived within the probe's timeout (a 401 or 503 is reachable).
     pub reachable: bool,
+    /// From sending the request on a fresh connection to the whole body read, ms; up to the probe's timeout when
+    /// unanswered.
     pub latency_ms: f64,
+    /// `/status`'s `overall_ready`; null when there was no parsable status body (unreachable, non-2xx, garbage).
     pub overall_ready: Option<bool>,
+    /// The debug adapter's state, decoded with the scenario's state mapping; null without a status body or for a
+    /// number the mapping does not know.
     pub dap: Option<ServiceState>,
+    /// The language server's state, decoded as `dap` is.
     pub lsp: Option<ServiceState>,
 }
 
 /// The whole measured run, as plain data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Record {
+    /// One per phase of the scenario's timeline, reached or not, in timeline order: what summaries and the verdict
+    /// are computed from.
     pub phases: Vec<PhaseRecord>,
+    /// One row per second from the first measurement to the last, with no gap: the time series charts and the
+    /// verdict's detection and recovery times are read from.
     pub seconds: Vec<SecondRecord>,
+    /// What happened when, sorted by time (in `report.json`, the verdict's own events are listed here too).
     pub events: Vec<Event>,
     /// The `[[host]]` each probe series was measured on, by series (`memory_mb`, `disk_pct`, `cpu_pct`); a series
     /// not named here was measured from the harness's machine.
@@ -130,6 +150,7 @@ fn endpoints() -> Vec<EndpointRecord> {
 }
 
 impl Recorder {
+    /// A recorder for a run that started at `start` (every `t` counts from it), with one empty record per phase.
     pub fn new(start: Instant, phase_names: &[String]) -> Self {
         let phases = phase_names
             .iter()
@@ -153,10 +174,6 @@ impl Recorder {
         Self { start, phase: Arc::new(AtomicUsize::new(0)), state: Arc::new(Mutex::new(state)) }
     }
 
-    pub fn start(&self) -> Instant {
-        self.start
-    }
-
     /// The whole second since the run started that `at` falls in: the per-second row it belongs to.
     fn second_of(&self, at: Instant) -> u32 {
         at.saturating_duration_since(self.start).as_secs() as u32
@@ -173,6 +190,7 @@ impl Recorder {
         self.phase.load(Ordering::Relaxed)
     }
 
+    /// Move to phase `index`, ending the current one (if started) at the same instant, so phases never overlap.
     pub fn enter_phase(&self, index: usize, at: Instant) {
         let t = self.elapsed(at);
         let mut s = self.state.lock();
@@ -228,11 +246,13 @@ impl Recorder {
         }
     }
 
-    pub fn late(&self, phase: usize) {
+    /// An open-model arrival sent more than 1 ms after its intended time.
+    pub(crate) fn late(&self, phase: usize) {
         self.state.lock().phases[phase].late += 1;
     }
 
-    pub fn dropped(&self, phase: usize, intended: Instant, endpoint: Endpoint) {
+    /// An open-model arrival never sent because `max_in_flight` requests were outstanding.
+    pub(crate) fn dropped(&self, phase: usize, intended: Instant, endpoint: Endpoint) {
         let _ = (intended, endpoint);
         self.state.lock().phases[phase].dropped += 1;
     }
@@ -257,13 +277,15 @@ impl Recorder {
         self.state.lock().seconds.row(t, phase).rec.memory_mb = Some(mb);
     }
 
+    /// Disk use, percent of the filesystem the disk probe watches.
     pub fn disk(&self, at: Instant, pct: f64) {
         let t = self.second_of(at);
         let phase = self.phase();
         self.state.lock().seconds.row(t, phase).rec.disk_pct = Some(pct);
     }
 
-    pub fn cpu(&self, at: Instant, pct: f64) {
+    /// CPU use as the cpu probe measured it: percent of one core for a process, of all cores for a host.
+    pub(crate) fn cpu(&self, at: Instant, pct: f64) {
         let t = self.second_of(at);
         let phase = self.phase();
         self.state.lock().seconds.row(t, phase).rec.cpu_pct = Some(pct);
@@ -274,6 +296,7 @@ impl Recorder {
         self.state.lock().probe_hosts.insert(series.to_owned(), host.to_owned());
     }
 
+    /// One `/status` probe; a second keeps the last sample taken in it.
     pub fn status(&self, at: Instant, sample: StatusSample) {
         let t = self.second_of(at);
         let phase = self.phase();
@@ -294,6 +317,7 @@ impl Recorder {
         *self.state.lock().seconds.row(t, phase).rec.probe_failures.entry(probe.to_owned()).or_default() += 1;
     }
 
+    /// Log an event at `at`; events may arrive out of order across tasks and are sorted by [`Recorder::finish`].
     pub fn event(&self, at: Instant, kind: EventKind) {
         let t = self.elapsed(at);
         self.state.lock().events.push(Event { t, kind });
@@ -321,6 +345,8 @@ impl Recorder {
         f(&self.state.lock().phases)
     }
 
+    /// A copy of everything so far, events sorted by time: at the end of a run, the record the judge and reports
+    /// read (tests also call it mid-run).
     pub fn finish(&self) -> Record {
         let s = self.state.lock();
         let mut events = s.events.clone();

@@ -4,19 +4,34 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+/// Reports show an outcome by its [`label`](Self::label) (`timeout`, `401`, ...), and count them in arrays ordered as
+/// the variants are here.
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
+    /// A 2xx with a body that is not an error: the only outcome not counted as an error.
     Ok,
+    /// The TCP connect was refused: nothing listening on the port (a killed or not yet restarted service).
     ConnectRefused,
+    /// No complete response within the request timeout (connect included).
     Timeout,
+    /// The connection was reset or aborted mid-request (a kept-alive one, mostly: on a connection opened for the
+    /// request a reset is the server hanging up, [`ClosedWithoutResponse`](Self::ClosedWithoutResponse)).
     Reset,
+    /// The server accepted the connection and closed it without answering (the bridge past its connection limit).
     ClosedWithoutResponse,
+    /// HTTP 401: a missing, wrong or expired token.
     Unauthorized,
+    /// HTTP 403: a scene path outside the service's allow-list.
     Forbidden,
+    /// HTTP 404: a scene file that does not exist, or a path the service does not serve.
     NotFound,
+    /// HTTP 429: the service's rate limit.
     TooManyRequests,
+    /// Any other 4xx.
     OtherClientError,
+    /// HTTP 503: the backend a request needs (the debug adapter, the language server) is not connected.
     Unavailable,
+    /// Any other 5xx, or a status outside 2xx-5xx.
     OtherServerError,
     /// A 2xx whose body carries `"error"`.
     ErrorBody,
@@ -25,8 +40,9 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// How many outcomes exist: the fixed length of every outcome-count array, so counting never allocates.
     pub const COUNT: usize = 14;
-    pub const ALL: [Outcome; Self::COUNT] = [
+    pub(crate) const ALL: [Outcome; Self::COUNT] = [
         Self::Ok,
         Self::ConnectRefused,
         Self::Timeout,
@@ -57,7 +73,7 @@ impl Outcome {
         }
     }
 
-    pub fn is_error(self) -> bool {
+    pub(crate) fn is_error(self) -> bool {
         self != Self::Ok
     }
 
@@ -69,10 +85,13 @@ impl Outcome {
         )
     }
 
+    /// The position in every outcome-count array (`outcomes` in the record): the order of the variants above.
     pub fn index(self) -> usize {
         self as usize
     }
 
+    /// The short name reports use: the HTTP status where there is one, so a reader matches it with the service's
+    /// logs; the keys of a summary's `outcomes` and the `outcome` of a `first_error` event.
     pub fn label(self) -> &'static str {
         match self {
             Self::Ok => "ok",

@@ -24,12 +24,15 @@ type Dense = Box<[Hist; Endpoint::ALL.len()]>;
 pub struct SecondEndpoint {
     /// Requests intended in this second (all outcomes).
     pub count: u64,
+    /// Of `count`, requests with any outcome but `ok`.
     pub errors: u64,
     /// Indexed by [`Outcome::index`].
     pub outcomes: [u64; Outcome::COUNT],
     /// Intended-time latency percentiles in ms, for readers of the JSON; `None` without samples.
     pub p50_ms: Option<f64>,
+    /// As `p50_ms`, 95th percentile: the figure the runbook's latency thresholds are checked against, per second.
     pub p95_ms: Option<f64>,
+    /// As `p50_ms`, 99th percentile.
     pub p99_ms: Option<f64>,
     /// Intended-time latency, µs, 2 significant digits (base64 V2), the exact source of the figures above.
     pub latency: CompactHist,
@@ -49,16 +52,25 @@ impl SecondEndpoint {
 pub struct SecondRecord {
     /// Seconds since the run started (this row covers `[t, t+1)`).
     pub t: u32,
+    /// Index into `record.phases` of the phase current when the row's first sample was recorded (a second that
+    /// straddles a phase change is listed under one phase only).
     pub phase: usize,
     /// Indexed by [`Endpoint::index`].
     pub endpoints: Vec<SecondEndpoint>,
+    /// Lowest telemetry FPS sample in this second; null when no sample arrived (no telemetry, or a gap).
     pub fps_min: Option<f64>,
+    /// Mean of this second's telemetry FPS samples; null when none arrived.
     pub fps_mean: Option<f64>,
+    /// Resident memory of the target, MB: the memory probe's reading if there is one, else the figure telemetry
+    /// reported; null when neither measured this second.
     pub memory_mb: Option<f64>,
+    /// Disk use, percent of the filesystem the disk probe watches; null when not probed this second.
     pub disk_pct: Option<f64>,
     /// CPU use of the target's process (percent of one core) or host (percent of all cores), when probed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_pct: Option<f64>,
+    /// The last `/status` probe taken in this second; null when none was (probes run on a cadence, often slower
+    /// than one a second).
     pub status: Option<super::StatusSample>,
     /// `[probe] queries` answered by Prometheus in this second, by query name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

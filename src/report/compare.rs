@@ -9,38 +9,61 @@ pub use crate::scenario::Tolerance;
 /// Why two reports do not compare.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Mismatch {
+    /// The reports are of differently named scenarios: their figures measure different things.
     #[error("different scenarios: baseline {baseline:?}, current {current:?}")]
-    Scenario { baseline: String, current: String },
+    Scenario {
+        /// The baseline's scenario name.
+        baseline: String,
+        /// The current report's scenario name.
+        current: String,
+    },
+    /// A phase one report reached and the other did not (renamed, added, or cut short by an interruption).
     #[error("phase {phase:?} is in the {present} report only")]
-    Phase { phase: String, present: &'static str },
+    Phase {
+        /// The phase's name.
+        phase: String,
+        /// `baseline` or `current`: the report that has it.
+        present: &'static str,
+    },
+    /// An endpoint with requests in one report's phase and none in the other's (a changed `[load]` mix).
     #[error("phase {phase:?}: endpoint {endpoint} has requests in the {present} report only")]
-    Endpoint { phase: String, endpoint: String, present: &'static str },
+    Endpoint {
+        /// The phase's name.
+        phase: String,
+        /// The endpoint's path.
+        endpoint: String,
+        /// `baseline` or `current`: the report that has requests on it.
+        present: &'static str,
+    },
 }
 
 /// One figure of one endpoint (or `all`) in one phase, before and after.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delta {
-    pub phase: String,
-    pub endpoint: String,
+    pub(crate) phase: String,
+    /// An endpoint's path, `all` for the phase's total, or `telemetry` for FPS.
+    pub(crate) endpoint: String,
     /// `p50_ms`, `p95_ms`, `p99_ms`, `error_rate_pct` or `fps_median`.
-    pub metric: &'static str,
-    pub baseline: f64,
-    pub current: f64,
+    pub(crate) metric: &'static str,
+    pub(crate) baseline: f64,
+    pub(crate) current: f64,
     /// The change exceeds its tolerance (only p95, error rate and FPS are gated; p50/p99 are shown for context).
-    pub regressed: bool,
+    pub(crate) regressed: bool,
 }
 
+/// Every figure both reports have, regressed or not: per phase, each endpoint, then `all`, then telemetry FPS.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Comparison {
-    pub deltas: Vec<Delta>,
+    pub(crate) deltas: Vec<Delta>,
 }
 
 impl Comparison {
+    /// The figures past their tolerance: what fails `compare` and, with `run --baseline`, the run.
     pub fn regressions(&self) -> impl Iterator<Item = &Delta> {
         self.deltas.iter().filter(|d| d.regressed)
     }
 
-    pub fn regressed(&self) -> bool {
+    pub(crate) fn regressed(&self) -> bool {
         self.regressions().next().is_some()
     }
 

@@ -23,6 +23,8 @@ fn mark(ok: bool) -> &'static str {
     if ok { "<span class=pass>pass</span>" } else { "<span class=fail>FAIL</span>" }
 }
 
+/// Write the page; a pure function of the report, so `report --format html` on a saved `report.json` gives the page
+/// the run wrote.
 pub fn render_html(report: &Report, w: &mut dyn Write) -> anyhow::Result<()> {
     let mut h = String::new();
     let name = esc(&report.scenario.name);

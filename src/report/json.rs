@@ -58,6 +58,8 @@ pub fn schema() -> String {
     serde_json::to_string_pretty(&schema).expect("a JSON Schema is plain JSON")
 }
 
+/// Read and check a `report.json` (current or previous schema version), naming the file in any error; the file is
+/// refused past a size cap rather than read whole into memory.
 pub fn read_json(path: &Path) -> anyhow::Result<Report> {
     let text = crate::input::read_text(path, crate::input::REPORT_CAP)
         .with_context(|| format!("cannot read {}", path.display()))?;

@@ -58,6 +58,8 @@ fn outcome_case(report: &Report) -> TestCase {
     case("run", "outcome", status)
 }
 
+/// Write `junit.xml`: the checks' cases, then one `run/outcome` case carrying the report's outcome, so a CI's test
+/// view fails exactly when the exit code does.
 pub fn render_junit(report: &Report, w: &mut dyn Write) -> anyhow::Result<()> {
     let mut suite = TestSuite::new(report.scenario.name.as_str());
     // A corrupt or hostile duration (huge, negative, NaN) is left out rather than allowed to panic the conversion.

@@ -11,6 +11,8 @@ pub(super) fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// Write `summary.md`, headed by the same headline the console prints (and a comment carrying the run id, so a
+/// tool updating a PR comment can tell runs apart).
 pub fn render_summary(report: &Report, w: &mut dyn Write) -> anyhow::Result<()> {
     let mut m = String::new();
     let _ = writeln!(m, "<!-- spacetime-drill run {} -->", report.run_id);

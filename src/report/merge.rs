@@ -16,32 +16,109 @@ use crate::record::{EventKind, Hist, PhaseRecord, Record, SecondEndpoint, Second
 /// Why shard reports cannot be merged (`report N` counts from 0, in the order given).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MergeError {
+    /// `merge` was given no report.
     #[error("nothing to merge")]
     Empty,
+    /// A report's scenario hash differs from report 0's: a different (or edited) scenario, not a shard of this drill.
     #[error(
         "report {index} is of another scenario ({found:?}, hash {found_hash:.12}) than report 0 ({expected:?}, hash {expected_hash:.12}): only shards of one drill merge"
     )]
-    Scenario { index: usize, expected: String, found: String, expected_hash: String, found_hash: String },
+    Scenario {
+        /// The offending report's position among those given.
+        index: usize,
+        /// Report 0's scenario name.
+        expected: String,
+        /// The offending report's scenario name (may equal `expected`: the hash is what differs).
+        found: String,
+        /// Report 0's scenario hash.
+        expected_hash: String,
+        /// The offending report's scenario hash.
+        found_hash: String,
+    },
+    /// A report's phases (names, in order) differ from report 0's.
     #[error("report {index} has phases {found:?}, not {expected:?}")]
-    Phases { index: usize, expected: Vec<String>, found: Vec<String> },
+    Phases {
+        /// The offending report's position among those given.
+        index: usize,
+        /// Report 0's phase names.
+        expected: Vec<String>,
+        /// The offending report's phase names.
+        found: Vec<String>,
+    },
+    /// The same run given twice (equal `run_id`), which would double every count.
     #[error("reports {first} and {second} are the same report (run id {run_id}): each shard must be given once")]
-    SameRun { first: usize, second: usize, run_id: String },
+    SameRun {
+        /// Position of the first copy.
+        first: usize,
+        /// Position of the second copy.
+        second: usize,
+        /// The run id they share.
+        run_id: String,
+    },
+    /// Two different runs that both claim the same shard index.
     #[error("reports {first} and {second} are both shard {index}/{count}: each shard must be given once")]
-    SameShard { first: usize, second: usize, index: u32, count: u32 },
+    SameShard {
+        /// Position of the first report claiming the shard.
+        first: usize,
+        /// Position of the second report claiming it.
+        second: usize,
+        /// The shard index both claim (0-based).
+        index: u32,
+        /// `N` of their `--shard I/N`.
+        count: u32,
+    },
+    /// Some shard indexes of the run were not given: a partial sum would pass for the whole load.
     #[error("shard {missing:?} of {count} missing: merge every shard of the run")]
-    MissingShard { missing: Vec<u32>, count: u32 },
+    MissingShard {
+        /// The 0-based shard indexes not given.
+        missing: Vec<u32>,
+        /// The shard count the reports share.
+        count: u32,
+    },
+    /// A report's `--shard I/N` count differs from report 0's, or one is a shard and the other not.
     #[error("report {index} is {found}, report 0 is {expected}: shards of one run share --shard I/N")]
-    ShardCount { index: usize, expected: String, found: String },
+    ShardCount {
+        /// The offending report's position among those given.
+        index: usize,
+        /// Report 0's shard, as `shard I/N` or `not a shard`.
+        expected: String,
+        /// The offending report's shard, described the same way.
+        found: String,
+    },
+    /// A report has requests on other endpoints than report 0, or records another number of endpoint slots.
     #[error(
         "report {index} has requests on {found}, report 0 on {expected}: different endpoint sets (a different [load] mix?)"
     )]
-    Endpoints { index: usize, expected: String, found: String },
+    Endpoints {
+        /// The offending report's position among those given.
+        index: usize,
+        /// Report 0's endpoints with requests (and its slot count when unusual).
+        expected: String,
+        /// The offending report's, described the same way.
+        found: String,
+    },
+    /// A histogram with other bounds or precision than report 0's: it cannot be added exactly.
     #[error(
         "report {index}: {what} histogram has bounds {found}, report 0 {expected}: written by an incompatible build"
     )]
-    Bounds { index: usize, what: String, expected: String, found: String },
+    Bounds {
+        /// The offending report's position among those given.
+        index: usize,
+        /// Which histogram, by phase or second and kind (latency, service time, FPS).
+        what: String,
+        /// Report 0's bounds and significant digits.
+        expected: String,
+        /// The offending histogram's bounds and significant digits.
+        found: String,
+    },
+    /// A count that would pass `u64::MAX` when added: only a corrupt or hostile report holds such numbers.
     #[error("report {index}: {what} overflows when added; the counts are corrupt")]
-    Overflow { index: usize, what: String },
+    Overflow {
+        /// The offending report's position among those given.
+        index: usize,
+        /// Which counter or histogram.
+        what: String,
+    },
 }
 
 /// Combine two optional readings with `f`, keeping whichever exists when only one does.

@@ -50,15 +50,24 @@ use crate::scenario::ScenarioFile;
 /// one before it (see `json.rs`), so a stored baseline survives one upgrade.
 pub const SCHEMA_VERSION: u32 = 3;
 
+/// `report.json`: one run (or a merge of shard runs), complete enough to re-render every other format, compare
+/// against, merge and judge again without the run.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
+    /// The schema version this report follows; a reader of another version migrates it or refuses it.
     pub schema_version: u32,
+    /// The build that wrote it, so a surprising figure can be traced to a harness version.
     pub tool: Tool,
+    /// The scenario's identity (name, path, hash) and its parsed content, so the report can be judged again.
     pub scenario: ScenarioInfo,
+    /// The service the run drove, and whether a token and certificate checks were used.
     pub target: TargetInfo,
     /// Wall-clock start, UTC, RFC 3339.
     pub started_at: String,
+    /// Seconds from the start to the end of the last phase reached (the interruption, for an interrupted run); the
+    /// drain of requests in flight afterwards is not counted.
     pub duration_s: f64,
+    /// `completed` or `interrupted` (an interrupted run is not judged: its `verdict` is null).
     pub status: RunStatus,
     /// Passed, observed, failed, error or interrupted, and why: what the exit code and every format say (see
     /// [`decide`]).
@@ -82,13 +91,17 @@ pub struct Report {
     pub record: Record,
 }
 
+/// The harness that wrote a report.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
+    /// The crate name, `spacetime-drill`.
     pub name: String,
+    /// The package's semver version (without the git commit `--version` adds).
     pub version: String,
 }
 
 impl Tool {
+    /// This build, stamped on every report a run writes.
     pub fn current() -> Self {
         Self { name: env!("CARGO_PKG_NAME").into(), version: env!("CARGO_PKG_VERSION").into() }
     }
@@ -97,11 +110,15 @@ impl Tool {
 /// The scenario as run: the parsed file (which holds no secret values, only where a token comes from).
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScenarioInfo {
+    /// The scenario's `name`, or its file's stem without one: the name of the report directory too.
     pub name: String,
+    /// The scenario file as given on the command line (relative to where the run was started, if it was).
     pub path: PathBuf,
     /// SHA-256 of the scenario as loaded, before `--shard` took the faults off shards other than 0: equal for every
     /// shard of one drill, different for any other scenario (what `merge` checks).
     pub hash: String,
+    /// The scenario as the run parsed it: the thresholds, `[expect]` and `[baseline]` that `merge` and `compare`
+    /// judge by come from here, not from the file on disk now.
     pub file: ScenarioFile,
 }
 
@@ -119,12 +136,14 @@ impl ScenarioInfo {
 pub struct ShardInfo {
     /// 0-based.
     pub index: u32,
+    /// How many shards the load was split into; `merge` wants every index from 0 to this minus one.
     pub count: u32,
 }
 
 /// A run compared with a baseline report (`run --baseline`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BaselineCheck {
+    /// The baseline `report.json`, as given to `--baseline`.
     pub path: PathBuf,
     /// The tolerances used, resolved (command line, then the scenario's `[baseline]`, then the defaults).
     pub tolerance: Tolerance,
@@ -132,9 +151,12 @@ pub struct BaselineCheck {
     pub regressions: Vec<String>,
 }
 
+/// The service a run drove: enough to tell two reports of different targets apart, never a secret.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TargetInfo {
+    /// The API's base URL (`http(s)://host:port`); for the embedded simulator, the loopback address it listened on.
     pub url: String,
+    /// The telemetry WebSocket URL (`ws(s)://...`); null when the run watched no telemetry.
     pub telemetry: Option<String>,
     /// True when the run started the embedded simulator itself.
     pub embedded: bool,
@@ -149,6 +171,7 @@ pub struct TargetInfo {
 pub const INSECURE: &str =
     "WARNING: the target's TLS certificate was NOT verified (insecure = true): anyone on the path could have answered";
 
+/// How far the run's timeline got; [`Outcome`] is what it amounted to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {

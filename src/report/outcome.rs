@@ -56,7 +56,9 @@ impl Conclusion {
 /// The conclusion and why, one reason per line of evidence (a broken expectation, a harness error, a regression).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Outcome {
+    /// The one word every format and the exit code follow.
     pub conclusion: Conclusion,
+    /// One sentence each, in the order checked; empty for a pass.
     pub reasons: Vec<String>,
 }
 

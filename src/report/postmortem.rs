@@ -69,6 +69,8 @@ fn impact(report: &Report, from: f64, to: f64) -> (u64, u64, Option<f64>) {
     (requests, errors, hist.quantile(0.95).map(|us| us as f64 / 1000.0))
 }
 
+/// Write `postmortem.md`: times are run-relative, with the UTC clock time beside them when `started_at` parses;
+/// what only a person can write is marked with [`PROMPT`].
 pub fn render_postmortem(report: &Report, w: &mut dyn Write) -> anyhow::Result<()> {
     let start = DateTime::parse_from_rfc3339(&report.started_at).ok();
     let clock = |t: f64| {

@@ -8,6 +8,7 @@ fn ms(p: Option<Percentiles>, f: fn(&Percentiles) -> f64) -> String {
     p.map_or_else(|| "-".into(), |p| format!("{:.1}", f(&p)))
 }
 
+/// The table as text, one row per phase reached, ending with a newline; `-` where a phase had no requests.
 pub fn render_table(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
