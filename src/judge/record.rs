@@ -26,9 +26,8 @@ pub trait Criteria {
 
 /// Judge `record` by `criteria` (a scenario's `[thresholds]`, `[expect]` and queries). The record is only read: the
 /// verdict's detections, recoveries and severity changes stay in the verdict ([`Verdict::events`]). The one way a
-/// record is judged:
-/// `run` calls it on what it recorded, `merge` on the shards' records added up. `memory_limit_mb` is the host's
-/// memory for a local target.
+/// record is judged: `run` calls it on what it recorded, `merge` on the shards' records added up.
+/// `memory_limit_mb` is the host's memory for a local target.
 pub fn judge_record(
     record: &Record,
     criteria: &dyn Criteria,
