@@ -114,7 +114,7 @@ pub fn status_plan(url: &str, connections: usize, rate: f64, duration: Duration)
     plan.max_in_flight = connections;
     plan.phases[0].duration = duration;
     (plan.phases[0].rate_start, plan.phases[0].rate_end) = (rate, rate);
-    plan.phases[0].mix = Mix { status: 1, scene_load: 0, debug_evaluate: 0, lsp_completion: 0 };
+    plan.phases[0].mix = Mix::STATUS_ONLY;
     Ok(plan)
 }
 

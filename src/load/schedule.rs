@@ -124,10 +124,12 @@ mod tests {
 
     #[test]
     fn mixer_follows_weights_evenly() {
-        let mut m = Mixer::new(&Mix { status: 4, scene_load: 1, debug_evaluate: 2, lsp_completion: 2 });
-        let picks: Vec<_> = (0..9).map(|_| m.next_endpoint()).collect();
-        for (ep, w) in Endpoint::ALL.iter().zip([4, 1, 2, 2]) {
-            assert_eq!(picks.iter().filter(|p| *p == ep).count(), w, "{ep}");
+        let mix = Mix::default();
+        let weights = weights(&mix);
+        let mut m = Mixer::new(&mix);
+        let picks: Vec<_> = (0..weights.iter().sum()).map(|_| m.next_endpoint()).collect();
+        for (ep, w) in Endpoint::ALL.iter().zip(weights) {
+            assert_eq!(picks.iter().filter(|p| *p == ep).count(), w as usize, "{ep}");
         }
         assert_ne!(picks[0], picks[1], "interleaved, not bursts: {picks:?}");
     }

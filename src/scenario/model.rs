@@ -220,6 +220,12 @@ pub struct Mix {
     pub lsp_completion: u32,
 }
 
+impl Mix {
+    /// Only `GET /status`, the cheapest request: what a raw throughput measurement sends, so the figure is the
+    /// engine's and not the endpoints'.
+    pub const STATUS_ONLY: Mix = Mix { status: 1, scene_load: 0, debug_evaluate: 0, lsp_completion: 0 };
+}
+
 impl Default for Mix {
     fn default() -> Self {
         Self {

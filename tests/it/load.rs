@@ -19,8 +19,6 @@ use server::{Behavior, Server};
 
 static SERIAL: Mutex<()> = Mutex::const_new(());
 
-const STATUS_ONLY: Mix = Mix { status: 1, scene_load: 0, debug_evaluate: 0, lsp_completion: 0 };
-
 fn phase(name: &str, secs: f64, r0: f64, r1: f64, mix: Mix) -> PhasePlan {
     PhasePlan {
         name: name.into(),
@@ -107,7 +105,7 @@ async fn stall_shows_in_intended_time_not_service_time() {
     let _g = SERIAL.lock().await;
     let s = Duration::from_secs;
     let srv = Server::start(Behavior::Stall { period: s(5), from: s(2), to: s(3) });
-    let mut p = plan(&srv.url(), vec![phase("stall", 6.0, 200.0, 200.0, STATUS_ONLY)]);
+    let mut p = plan(&srv.url(), vec![phase("stall", 6.0, 200.0, 200.0, Mix::STATUS_ONLY)]);
     // A 1 s freeze at 200/s holds about 200 requests at once; room for all of them, so none is dropped.
     p.max_in_flight = 256;
     let rec = run_open(&p).await;
@@ -127,7 +125,7 @@ async fn stall_shows_in_intended_time_not_service_time() {
 async fn ramp_sends_the_integrated_rate() {
     let _g = SERIAL.lock().await;
     let srv = Server::start(Behavior::Fixed(200, "{}"));
-    let p = plan(&srv.url(), vec![phase("ramp", 4.0, 0.0, 200.0, STATUS_ONLY)]);
+    let p = plan(&srv.url(), vec![phase("ramp", 4.0, 0.0, 200.0, Mix::STATUS_ONLY)]);
     let rec = run_open(&p).await;
     let (lat, _, _) = merged(&rec, 0);
     eprintln!("ramp 0→200/s over 4 s: {} requests", lat.len());
@@ -183,7 +181,7 @@ async fn timeout_is_an_outcome_and_the_token_is_sent() {
 async fn a_full_in_flight_cap_drops_and_counts() {
     let _g = SERIAL.lock().await;
     let srv = Server::start(Behavior::Delay(Duration::from_millis(200)));
-    let mut p = plan(&srv.url(), vec![phase("cap", 1.0, 100.0, 100.0, STATUS_ONLY)]);
+    let mut p = plan(&srv.url(), vec![phase("cap", 1.0, 100.0, 100.0, Mix::STATUS_ONLY)]);
     p.max_in_flight = 2;
     let rec = run_open(&p).await;
     let (lat, _, _) = merged(&rec, 0);
@@ -198,8 +196,10 @@ async fn a_full_in_flight_cap_drops_and_counts() {
 async fn open_model_attributes_by_intended_time_and_stops_on_cancel() {
     let _g = SERIAL.lock().await;
     let srv = Server::start(Behavior::Fixed(200, "{}"));
-    let p =
-        plan(&srv.url(), vec![phase("a", 0.5, 100.0, 100.0, STATUS_ONLY), phase("b", 10.0, 100.0, 100.0, STATUS_ONLY)]);
+    let p = plan(
+        &srv.url(),
+        vec![phase("a", 0.5, 100.0, 100.0, Mix::STATUS_ONLY), phase("b", 10.0, 100.0, 100.0, Mix::STATUS_ONLY)],
+    );
     let start = Instant::now();
     let rec = Recorder::new(start, &["a".into(), "b".into()]);
     let cancel = CancellationToken::new();
@@ -264,7 +264,7 @@ async fn goose_marks_a_200_error_body_as_error() {
     let _g = SERIAL.lock().await;
     let _ = tracing_subscriber::fmt().with_env_filter("goose=error").with_test_writer().try_init();
     let srv = Server::start(Behavior::Fixed(200, r#"{"error":"Internal","message":"x"}"#));
-    let mut p = plan(&srv.url(), vec![phase("one", 1.0, 0.0, 0.0, STATUS_ONLY)]);
+    let mut p = plan(&srv.url(), vec![phase("one", 1.0, 0.0, 0.0, Mix::STATUS_ONLY)]);
     p.model = LoadModel::Users;
     p.think_time = Duration::from_millis(20);
     let start = Instant::now();
