@@ -82,7 +82,7 @@ fn check(name: &str, per_fault: Seen) {
         let seen = seen.and_then(|f| f["severity"].as_str());
         assert_eq!(seen, Some(*severity), "{name}: {phase} shows {incident} {severity}: {}", p["incidents"]);
     }
-    let report: Report = serde_json::from_value(report).expect("the report reads back");
+    let report: Report = spacetime_drill::report::parse_json(&report.to_string()).expect("the report reads back");
     let dir = tempfile::tempdir().unwrap();
     let files = render_all(&report, dir.path(), &[Format::Html, Format::Junit, Format::Md]).expect("renders");
     assert_eq!(files.len(), 4, "{name}: html, junit, summary and post-mortem");
