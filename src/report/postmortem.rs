@@ -9,9 +9,8 @@ use chrono::{DateTime, Duration};
 
 use super::Report;
 use super::markdown::cell;
-use super::timeline::{describe, describe_verdict, fault_windows};
+use super::timeline::{describe, fault_windows, judged};
 use super::words::at;
-use crate::judge::Verdict;
 use crate::record::{EventKind, Hist};
 
 /// What marks a part only a person can write; reviewers search for it.
@@ -41,8 +40,7 @@ fn timeline(report: &Report) -> Vec<(f64, String)> {
         })
         .map(|e| (e.t, describe(&e.kind)))
         .collect();
-    let verdict = report.verdict.iter().flat_map(Verdict::events);
-    rows.extend(verdict.map(|e| (e.t, describe_verdict(&e.kind))));
+    rows.extend(judged(report.verdict.as_ref()));
     // The host of every probe series, from the start: the detections below may be judged on what it measured.
     let mut hosts: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
     for (series, host) in &report.record.probe_hosts {

@@ -9,8 +9,7 @@ use crate::record::{EventKind, Record};
 /// instant, the measurement first).
 pub fn entries(record: &Record, verdict: Option<&Verdict>) -> Vec<(f64, String)> {
     let measured = record.events.iter().map(|e| (e.t, describe(&e.kind)));
-    let judged = verdict.into_iter().flat_map(Verdict::events).map(|e| (e.t, describe_verdict(&e.kind)));
-    let mut rows: Vec<(f64, String)> = measured.chain(judged).collect();
+    let mut rows: Vec<(f64, String)> = measured.chain(judged(verdict)).collect();
     rows.sort_by(|a, b| a.0.total_cmp(&b.0));
     rows
 }
@@ -78,8 +77,13 @@ pub fn describe(kind: &EventKind) -> String {
     }
 }
 
+/// The verdict's entries as timeline rows `(t, text)`, in time order; none for a run never judged.
+pub fn judged(verdict: Option<&Verdict>) -> impl Iterator<Item = (f64, String)> {
+    verdict.into_iter().flat_map(Verdict::events).map(|e| (e.t, describe_verdict(&e.kind)))
+}
+
 /// One line an engineer reads in a timeline, for the verdict's entries.
-pub fn describe_verdict(kind: &VerdictEventKind) -> String {
+fn describe_verdict(kind: &VerdictEventKind) -> String {
     match kind {
         VerdictEventKind::IncidentDetected { fault, incident, severity, after_s } => {
             format!("detected {incident} {severity}, {after_s:.1} s after {fault} was injected")
