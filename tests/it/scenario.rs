@@ -148,3 +148,29 @@ fn schema_is_json_describing_and_accepting_the_shipped_scenarios() {
     let typo: serde_json::Value = toml::from_str("[[phase]]\nname = \"a\"\ndurration = \"1s\"\n").unwrap();
     assert!(!validator.is_valid(&typo), "the schema rejects unknown keys too");
 }
+
+/// `[probe] cpu` reads a process on this machine: refused for a target elsewhere, in the file and on the command line.
+#[test]
+fn a_cpu_probe_of_a_target_on_another_machine_is_refused_by_validate_and_by_run() {
+    use crate::tls::{drill, write};
+    const PHASE: &str = "[[phase]]\nname = \"p\"\nduration = \"1s\"\n";
+    let limit = std::time::Duration::from_secs(10);
+    let dir = tempfile::tempdir().unwrap();
+    let why =
+        "the CPU probe measures a process on this machine and the target http://staging.example:8080 is not on it";
+    // In the file: validate names the key and the fix.
+    let remote = format!("[target]\nurl = \"http://staging.example:8080\"\n[probe]\ncpu = true\n{PHASE}");
+    let file = write(dir.path(), "remote.toml", &remote);
+    let r = drill(&["validate", file.to_str().unwrap()], &[], limit);
+    assert_eq!(r.code, Some(2));
+    assert!(r.stderr.contains(&format!("cpu in [probe]: {why}")) && r.stderr.contains("[probe] pid"), "{}", r.stderr);
+    // On the command line: run refuses before any load; a local target or a PID is measurable.
+    let file = write(dir.path(), "local.toml", &format!("[probe]\ncpu = true\n{PHASE}"));
+    let r = drill(&["validate", file.to_str().unwrap()], &[], limit);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = drill(&["run", file.to_str().unwrap(), "--quiet", "--target", "http://staging.example:8080"], &[], limit);
+    assert_eq!(r.code, Some(2));
+    assert!(r.stderr.contains(why) && r.report.is_none(), "{}", r.stderr);
+    let file = write(dir.path(), "pid.toml", &format!("[probe]\ncpu = true\npid = 1\n{PHASE}"));
+    assert_eq!(drill(&["validate", file.to_str().unwrap()], &[], limit).code, Some(0));
+}

@@ -98,30 +98,3 @@ fn urls_with_credentials_a_bad_port_or_another_scheme_are_refused_everywhere() {
     assert_eq!(r.code, Some(2));
     assert!(r.stderr.contains("--ca-file: cannot read /nonexistent.pem: No such file"), "{}", r.stderr);
 }
-
-#[test]
-fn a_cpu_probe_of_a_target_on_another_machine_is_refused_by_validate_and_by_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let why =
-        "the CPU probe measures a process on this machine and the target http://staging.example:8080 is not on it";
-    // In the file: validate names the key and the fix.
-    let file = write(
-        dir.path(),
-        "remote.toml",
-        &format!("[target]\nurl = \"http://staging.example:8080\"\n[probe]\ncpu = true\n{PHASE}"),
-    );
-    let r = drill(&["validate", file.to_str().unwrap()], &[], Duration::from_secs(10));
-    assert_eq!(r.code, Some(2));
-    assert!(r.stderr.contains(&format!("cpu in [probe]: {why}")) && r.stderr.contains("[probe] pid"), "{}", r.stderr);
-    // On the command line: run refuses before any load; a local target or a PID is measurable.
-    let file = write(dir.path(), "local.toml", &format!("[probe]\ncpu = true\n{PHASE}"));
-    let r = drill(&["validate", file.to_str().unwrap()], &[], Duration::from_secs(10));
-    assert_eq!(r.code, Some(0), "{}", r.stderr);
-    let args = ["run", file.to_str().unwrap(), "--quiet", "--target", "http://staging.example:8080"];
-    let r = drill(&args, &[], Duration::from_secs(10));
-    assert_eq!(r.code, Some(2));
-    assert!(r.stderr.contains(why) && r.report.is_none(), "{}", r.stderr);
-    let file = write(dir.path(), "pid.toml", &format!("[probe]\ncpu = true\npid = 1\n{PHASE}"));
-    let file = file.to_str().unwrap();
-    assert_eq!(drill(&["validate", file], &[], Duration::from_secs(10)).code, Some(0));
-}
