@@ -4,7 +4,7 @@ use std::process::Command;
 
 use crate::support::{sim, wait_for};
 
-/// NEEDS THE REAL DAP/LSP (helper "peers"): with the stub servers nothing connects and this fails until the merge.
+/// The runbook's health check needs the simulator's DAP and LSP peers connected, as a real deployment's would be.
 #[test]
 fn runbook_status_check_prints_overall_ready_true() {
     let s = sim(Default::default());
