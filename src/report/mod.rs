@@ -51,9 +51,10 @@ use crate::scenario::ScenarioFile;
 pub const SCHEMA_VERSION: u32 = 3;
 
 /// `report.json`: one run (or a merge of shard runs), complete enough to re-render every other format, compare
-/// against, merge and judge again without the run. Write it with [`render_json`] and read it with [`read_json`] or
-/// [`parse_json`], not with serde alone: they join and split the verdict's timeline entries in `record.events`,
-/// check every time field and migrate the previous schema.
+/// against, merge and judge again without the run.
+// Not in the doc comment, which schemars turns into the schema's description for JSON readers: in Rust, write it with
+// `render_json` and read it with `read_json` or `parse_json`, never serde alone. They join and split the verdict's
+// timeline entries in `record.events`, check every time field and migrate the previous schema.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     /// The schema version this report follows; a reader of another version migrates it or refuses it.
