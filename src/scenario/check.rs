@@ -79,11 +79,14 @@ pub(super) fn check(file: &ScenarioFile) -> Result<Vec<Fault>, Vec<Issue>> {
     let fault_names: Vec<&str> = file.faults.iter().map(|f| f.name.as_str()).collect();
     let resolved = check_phases(&mut c, &root.key("phase"), file, &fault_names);
     let faults = check_faults(&mut c, &root.key("fault"), file, resolved);
-    if let Some(expect) = &file.expect {
-        super::expect::check(&mut c, &root.key("expect"), expect, !file.faults.is_empty());
-    }
     let at = root.key("thresholds");
-    for problem in file.thresholds.resolve().problems() {
+    let problems = file.thresholds.resolve().problems();
+    if let Some(expect) = &file.expect {
+        // The judge's windows come from [thresholds]: only a sound profile says how long recovery takes to see.
+        let profile = problems.is_empty().then(|| file.thresholds.resolve());
+        super::expect::check(&mut c, &root.key("expect"), expect, file, profile.as_ref(), &faults);
+    }
+    for problem in problems {
         c.fail(&at.key(problem.key), problem.message);
     }
     for (key, message) in file.baseline.problems() {

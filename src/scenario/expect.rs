@@ -1,13 +1,24 @@
 //! `[expect]` checked as a scenario is read (the table itself, [`Expect`], is the runbook's vocabulary), and what the
 //! judge reads of a scenario: its [`Criteria`].
 
+use std::time::Duration;
+
 use crate::judge::{Cmp, Criteria, QueryCheck};
 use crate::runbook::{Expect, Expected, Profile};
 
 use super::check::Checker;
 use super::locate::KeyPath;
+use super::{Fault, ScenarioFile};
 
-pub(super) fn check(c: &mut Checker, at: &KeyPath, expect: &Expect, has_faults: bool) {
+pub(super) fn check(
+    c: &mut Checker,
+    at: &KeyPath,
+    expect: &Expect,
+    file: &ScenarioFile,
+    profile: Option<&Profile>,
+    faults: &[Fault],
+) {
+    let has_faults = !file.faults.is_empty();
     if expect.incident == Some(Expected::Any) {
         let gates = [
             ("severity", expect.severity.is_some()),
@@ -50,6 +61,48 @@ pub(super) fn check(c: &mut Checker, at: &KeyPath, expect: &Expect, has_faults: 
             });
         }
     }
+    if let (Some(_), Some(p), Some((fault, rollback))) = (expect.recover_within, profile, last_rollback(file, faults)) {
+        // Recovered = `recovery_windows` healthy windows starting at or after the rollback's whole second, and the
+        // last window ends with the run: a shorter tail can never show it, so the expectation could never pass.
+        let need = p.window + p.step * p.recovery_windows.saturating_sub(1);
+        let end: Duration = file.phases.iter().map(|ph| ph.duration).sum();
+        let tail = end.saturating_sub(Duration::from_secs(rollback.as_secs()));
+        c.check(tail >= need, &at.key("recover_within"), || {
+            let (need, tail) = (humantime::format_duration(need), humantime::format_duration(tail));
+            format!(
+                "the run ends {tail} after \"{fault}\" is rolled back, but recovery is {n} healthy windows after \
+                 it ({need}: [thresholds] window, step and recovery_windows), so it could never be seen; make the \
+                 phases after that rollback at least {need} long (a few seconds more leave the service room to \
+                 settle), or remove recover_within",
+                n = p.recovery_windows.max(1),
+            )
+        });
+    }
+}
+
+/// The fault rolled back last and when, in time since the run started: each injection (a run of back-to-back
+/// phases holding it) ends at the end of those phases, or sooner at its `ttl`.
+fn last_rollback<'a>(file: &ScenarioFile, faults: &'a [Fault]) -> Option<(&'a str, Duration)> {
+    let mut last = None;
+    for fault in faults {
+        let (mut start, mut t) = (None, Duration::ZERO);
+        for phase in file.phases.iter().map(Some).chain([None]) {
+            let held = phase.is_some_and(|ph| ph.faults.contains(&fault.name));
+            match (held, start) {
+                (true, None) => start = Some(t),
+                (false, Some(s)) => {
+                    let at = t.min(s.saturating_add(fault.ttl));
+                    if last.is_none_or(|(_, l)| at >= l) {
+                        last = Some((fault.name.as_str(), at));
+                    }
+                    start = None;
+                }
+                _ => {}
+            }
+            t = t.saturating_add(phase.map_or(Duration::ZERO, |ph| ph.duration));
+        }
+    }
+    last
 }
 
 impl Criteria for super::ScenarioFile {

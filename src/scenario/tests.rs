@@ -194,3 +194,24 @@ fn name_defaults_to_the_file_stem() {
     let s = Scenario::parse(Path::new("x.toml"), &with_phase("name = \"gate\"")).unwrap();
     assert_eq!(s.name, "gate");
 }
+
+/// The judge sees recovery as `recovery_windows` healthy windows from the rollback's second on, and the last one
+/// ends with the run: a drill ending sooner after its last rollback would fail `recover_within` every time.
+#[test]
+fn recover_within_needs_room_after_the_last_rollback_to_be_seen() {
+    let drill = |tail: u32, ttl: &str, thresholds: &str| {
+        parse(&format!(
+            "[[phase]]\nname = \"b\"\nduration = \"5s\"\n[[phase]]\nname = \"f\"\nduration = \"3s\"\nfaults = [\"f\"]\n\
+             [[phase]]\nname = \"r\"\nduration = \"{tail}s\"\n[[fault]]\nname = \"f\"\n{ttl}[fault.noop]\n{thresholds}\
+             [expect]\nincident = \"slow_responses\"\nrecover_within = \"30s\"\n"
+        ))
+    };
+    let err = drill(5, "", "").expect_err("5 s after the rollback cannot hold two 5 s windows a second apart");
+    let err: Vec<String> = err.iter().map(ToString::to_string).collect();
+    assert!(err[0].starts_with("t.toml:16:") && err[0].contains("ends 5s after \"f\" is rolled back"), "{err:?}");
+    assert!(err[0].contains("at least 6s long"), "{err:?}");
+    assert!(drill(6, "", "").is_ok(), "window 5 s + 1 step");
+    assert!(drill(5, "ttl = \"2s\"\n", "").is_ok(), "rolled back at its ttl, 1 s before its phase ends");
+    let three = "[thresholds]\nrecovery_windows = 3\n";
+    assert!(drill(6, "", three).is_err() && drill(7, "", three).is_ok(), "each further window needs a step more");
+}

@@ -17,9 +17,11 @@ fn drill_text(name: &str) -> String {
     std::fs::read_to_string(repo(&format!("scenarios/{name}.toml"))).unwrap()
 }
 
-/// The drill with each `[fault.<kind>]` table emptied into `[fault.noop]` and every phase cut to 1 s.
+/// The drill with each `[fault.<kind>]` table emptied into `[fault.noop]`, every phase cut to 1 s and no
+/// `recover_within`: 1 s after the last rollback could never show a recovery, so `validate` refuses it.
 fn noop_twin(text: &str) -> String {
     let mut doc: toml::Table = toml::from_str(text).unwrap();
+    doc["expect"].as_table_mut().unwrap().remove("recover_within");
     for fault in doc["fault"].as_array_mut().unwrap() {
         let f = fault.as_table_mut().unwrap();
         f.retain(|k, _| k == "name" || k == "ttl");
