@@ -5,6 +5,7 @@ mod blocking;
 mod drills;
 mod gate;
 mod guarantees;
+mod pybridge;
 mod shipped;
 
 use std::path::{Path, PathBuf};
