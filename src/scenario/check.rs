@@ -80,11 +80,12 @@ pub(super) fn check(file: &ScenarioFile) -> Result<Vec<Fault>, Vec<Issue>> {
     let resolved = check_phases(&mut c, &root.key("phase"), file, &fault_names);
     let faults = check_faults(&mut c, &root.key("fault"), file, resolved);
     let at = root.key("thresholds");
-    let problems = file.thresholds.resolve().problems();
+    let profile = file.thresholds.resolve();
+    let problems = profile.problems();
     if let Some(expect) = &file.expect {
         // The judge's windows come from [thresholds]: only a sound profile says how long recovery takes to see.
-        let profile = problems.is_empty().then(|| file.thresholds.resolve());
-        super::expect::check(&mut c, &root.key("expect"), expect, file, profile.as_ref(), &faults);
+        let sound = problems.is_empty().then_some(&profile);
+        super::expect::check(&mut c, &root.key("expect"), expect, file, sound, &faults);
     }
     for problem in problems {
         c.fail(&at.key(problem.key), problem.message);
