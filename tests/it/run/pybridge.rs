@@ -46,6 +46,9 @@ impl PyBridge {
             if let Some(ports) = std::fs::read_to_string(&ports).ok().and_then(|t| serde_json::from_str(&t).ok()) {
                 break ports;
             }
+            if let Some(status) = bridge.child.try_wait().unwrap() {
+                panic!("pybridge exited ({status}) before it served; its stderr is above");
+            }
             assert!(Instant::now() < deadline, "pybridge did not write its ports");
             std::thread::sleep(Duration::from_millis(50));
         };
