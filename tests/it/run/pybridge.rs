@@ -94,17 +94,6 @@ impl PyBridge {
         (o.status.code(), stdout, read_report(&out))
     }
 
-    /// [`PyBridge::drive`] for a run that must hold (every fault recovered from; observe-only: both detected), run
-    /// once more if it did not while this machine stalled: pybridge's frames stall with it.
-    fn drive_held(&self, what: &str, scenario: &str, envs: &[(&str, &str)]) -> (Option<i32>, String, Value) {
-        crate::support::again_if_the_machine_stalled(what, || {
-            let ran = self.drive(scenario, envs);
-            let recovered =
-                ran.2["verdict"]["faults"].as_array().is_none_or(|f| f.iter().all(|f| f["recovery"].is_object()));
-            (ran.0 == Some(0) && recovered, ran)
-        })
-    }
-
     fn status(&self) -> Value {
         crate::support::get(self.port("http") as u16, "/status").body
     }
@@ -137,7 +126,7 @@ const GATE: &str = "[load]\nrate = 200\n[[phase]]\nname = \"warmup\"\nduration =
 fn the_ci_gate_passes_a_second_implementation_and_fails_it_on_its_own_low_fps() {
     let _one = super::one_at_a_time();
     let bridge = PyBridge::start(&[]);
-    let (code, stdout, report) = bridge.drive_held("gate", &target(GATE), &[]);
+    let (code, stdout, report) = bridge.drive(&target(GATE), &[]);
     assert_eq!(code, Some(0), "{stdout}");
     assert!(stdout.contains("PASS healthy"), "{stdout}");
     assert_eq!(report["target"]["embedded"], false);
@@ -212,7 +201,7 @@ fn real_faults_on_a_second_implementation_are_judged_by_the_runbook_and_rolled_b
     let _one = super::one_at_a_time();
     let bridge = PyBridge::start(&[]);
     let scenario = target(FAULTS).replace("RESTART", &bridge.restart_command("dap"));
-    let (code, stdout, report) = bridge.drive_held("faults", &scenario, &[]);
+    let (code, stdout, report) = bridge.drive(&scenario, &[]);
     assert_eq!(code, Some(0), "observe-only: {stdout}");
     let fault = |name: &str| {
         let faults = report["verdict"]["faults"].as_array().unwrap();
@@ -255,7 +244,7 @@ fn a_key_rotation_on_a_second_implementation_is_an_auth_failure_and_the_secret_c
         secret = secret.display(),
         dir = dir.path().display(),
     ));
-    let (code, stdout, report) = bridge.drive_held("key rotation", &scenario, &[("PYBRIDGE_TOKEN", &token)]);
+    let (code, stdout, report) = bridge.drive(&scenario, &[("PYBRIDGE_TOKEN", &token)]);
     assert_eq!(code, Some(0), "{stdout}");
     assert_eq!(report["phases"][0]["errors"], 0, "pybridge accepted the harness's token: {}", report["phases"][0]);
     let rotated = report["phases"][1]["endpoints"].as_array().unwrap();

@@ -1,12 +1,7 @@
 //! Helpers shared by the integration tests: a simulator started on free ports, a raw HTTP/1.1 client that can
-//! tell "no response" apart from an error status, a telemetry client, polling with a deadline, and a second chance
-//! for a drill that failed while this machine itself stalled.
+//! tell "no response" apart from an error status, a telemetry client, and polling with a deadline.
 
 #![allow(dead_code)] // each test module uses a different subset
-
-mod stalls;
-
-pub use stalls::again_if_the_machine_stalled;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
