@@ -7,10 +7,15 @@ use super::{read_report, run, write_scenario};
 
 /// Run a scenario; returns the exit code, stdout and the report.
 pub(super) fn drive(scenario: &str) -> (Option<i32>, String, Value) {
+    drive_with(scenario, &[])
+}
+
+/// [`drive`] with these environment variables (a token, say).
+pub(super) fn drive_with(scenario: &str, envs: &[(&str, &str)]) -> (Option<i32>, String, Value) {
     let dir = tempfile::tempdir().unwrap();
     let path = write_scenario(dir.path(), scenario);
     let out = dir.path().join("out");
-    let o = run(&["run", path.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()], &[]);
+    let o = run(&["run", path.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()], envs);
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
     eprintln!("stdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&o.stderr));
     (o.status.code(), stdout, read_report(&out))

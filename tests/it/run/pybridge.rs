@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::drills::events;
-use super::{read_report, repo, run, write_scenario};
+use super::drills::{drive_with, events};
+use super::{repo, run};
 
 /// A running pybridge in its own process group, with any peer restarted by a fault, killed when dropped.
 struct PyBridge {
@@ -78,20 +78,13 @@ impl PyBridge {
         )
     }
 
-    /// `run` of `scenario` (its `HTTP`, `TELEMETRY`, `DAP`, `DIR` replaced) against this bridge.
+    /// `run` of `scenario` (its `HTTP`, `TELEMETRY` and `DAP` replaced by this bridge's ports) against it.
     fn drive(&self, scenario: &str, envs: &[(&str, &str)]) -> (Option<i32>, String, Value) {
         let scenario = scenario
             .replace("HTTP", &self.port("http").to_string())
             .replace("TELEMETRY", &self.port("telemetry").to_string())
-            .replace("DAP", &self.port("dap").to_string())
-            .replace("DIR", &self.dir.path().display().to_string());
-        let runs = tempfile::tempdir().unwrap();
-        let path = write_scenario(runs.path(), &scenario);
-        let out = runs.path().join("out");
-        let o = run(&["run", path.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()], envs);
-        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
-        eprintln!("stdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&o.stderr));
-        (o.status.code(), stdout, read_report(&out))
+            .replace("DAP", &self.port("dap").to_string());
+        drive_with(&scenario, envs)
     }
 
     fn status(&self) -> Value {
