@@ -409,11 +409,24 @@ fn tables() -> String {
 
 /// The longest run of back-to-back phases holding `fault`: how long one injection of it lasts.
 fn longest_window(phases: &[Phase], fault: &str) -> Duration {
-    let (mut best, mut run) = (Duration::ZERO, Duration::ZERO);
-    for phase in phases {
-        // Saturating: a timeline too long is its own error, and must not panic here first.
-        run = if phase.faults.iter().any(|f| f == fault) { run.saturating_add(phase.duration) } else { Duration::ZERO };
-        best = best.max(run);
-    }
-    best
+    injections(phases, fault).map(|(start, end)| end - start).max().unwrap_or_default()
+}
+
+/// Each injection of `fault`, a run of back-to-back phases holding it, as (start, end) since the run started.
+pub(super) fn injections<'a>(phases: &'a [Phase], fault: &'a str) -> impl Iterator<Item = (Duration, Duration)> + 'a {
+    let mut t = Duration::ZERO;
+    // Saturating: a timeline too long is its own error, and must not panic here first.
+    let spans = phases.iter().map(move |phase| {
+        let start = t;
+        t = t.saturating_add(phase.duration);
+        (phase.faults.iter().any(|f| f == fault), start, t)
+    });
+    let mut spans = spans.peekable();
+    std::iter::from_fn(move || {
+        let (_, start, mut end) = spans.find(|(held, ..)| *held)?;
+        while let Some((_, _, next_end)) = spans.next_if(|(held, ..)| *held) {
+            end = next_end;
+        }
+        Some((start, end))
+    })
 }

@@ -83,26 +83,13 @@ pub(super) fn check(
 /// The fault rolled back last and when, in time since the run started: each injection (a run of back-to-back
 /// phases holding it) ends at the end of those phases, or sooner at its `ttl`.
 fn last_rollback<'a>(file: &ScenarioFile, faults: &'a [Fault]) -> Option<(&'a str, Duration)> {
-    let mut last = None;
-    for fault in faults {
-        let (mut start, mut t) = (None, Duration::ZERO);
-        for phase in file.phases.iter().map(Some).chain([None]) {
-            let held = phase.is_some_and(|ph| ph.faults.contains(&fault.name));
-            match (held, start) {
-                (true, None) => start = Some(t),
-                (false, Some(s)) => {
-                    let at = t.min(s.saturating_add(fault.ttl));
-                    if last.is_none_or(|(_, l)| at >= l) {
-                        last = Some((fault.name.as_str(), at));
-                    }
-                    start = None;
-                }
-                _ => {}
-            }
-            t = t.saturating_add(phase.map_or(Duration::ZERO, |ph| ph.duration));
-        }
-    }
-    last
+    faults
+        .iter()
+        .flat_map(|f| {
+            super::check::injections(&file.phases, &f.name)
+                .map(|(start, end)| (f.name.as_str(), end.min(start.saturating_add(f.ttl))))
+        })
+        .max_by_key(|(_, at)| *at)
 }
 
 impl Criteria for super::ScenarioFile {
